@@ -1,0 +1,8 @@
+/*
+ * elementwise.c — op family table (being filled in).
+ */
+#include "../ops.h"
+
+const gb_op_def gb_ops_elementwise[] = {
+	{0},
+};
