@@ -137,9 +137,9 @@ int cmd_info(int argc, char **argv)
 	}
 	op_tally tally[256];
 	int n_ops = tally_ops(m, tally, 256);
-	printf("  ops    ");
+	printf("  ops     ");
 	for (int i = 0; i < n_ops; i++)
-		printf(" %s×%d", tally[i].op, tally[i].count);
+		printf("%s%d %s", i ? ", " : "", tally[i].count, tally[i].op);
 	printf("\n");
 	if (with_nodes) {
 		printf("  nodes:\n");
