@@ -1,0 +1,407 @@
+/*
+ * bench.c — glassbox's throughput against the machine's practical peak.
+ *
+ * In one process, with OpenBLAS's thread count:
+ *
+ *   1. cblas_sgemm on the MLP's largest product (10000x784 times 784x512,
+ *      weights transposed as Gemm's transB=1 reads them) and on a square
+ *      2048^3 product: the rate a float32 matmul reaches here;
+ *   2. glassbox forward, and forward+backward, on
+ *        mlp: Gemm 784->512, Relu, Gemm 512->512, Relu, Gemm 512->10, batch 10000
+ *        cnn: Conv 1->16 5x5, Relu, MaxPool 2, Conv 16->32 5x5, Relu, MaxPool 2,
+ *             Flatten, Gemm 512->10, 28x28 input, batch 256
+ *      built in memory with the graph builders, random weights;
+ *   3. each glassbox rate as a fraction of the sgemm rate.
+ *
+ * GFLOP/s counts useful flops only: 2*M*N*K per matrix product and
+ * 2*B*OC*OH*OW*IC*KH*KW per convolution, nothing for bias, activation or
+ * pooling. Backward counts twice the forward products (the gradient of both
+ * operands of every product, the network input included), so forward+backward
+ * counts three times the forward. Each figure is the median of several timed
+ * repeats after warm-up runs.
+ *
+ * Output: human-readable lines, and machine-readable ones that bench/run
+ * parses:  bench NAME gflops=G ms=T  (and  bench threads n=N).
+ * Exits 1 if a glassbox model fails to build or run (printed), 0 otherwise.
+ */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "glassbox.h"
+#include "exec/ops.h"
+
+#define MAX_REPEATS 15
+
+/* ---- timing --------------------------------------------------------------------- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Runs fn warmup times untimed, then times it repeats times (stopping early
+ * once min_repeats are done and budget_s has passed); returns the median
+ * seconds per call, or a negative number if fn failed. */
+static double median_time(int (*fn)(void *), void *arg, int warmup, int min_repeats, int repeats, double budget_s)
+{
+	double t[MAX_REPEATS];
+	int n = 0;
+	for (int i = 0; i < warmup; i++)
+		if (!fn(arg))
+			return -1.0;
+	double start = now_s();
+	while (n < repeats && n < MAX_REPEATS) {
+		double t0 = now_s();
+		if (!fn(arg))
+			return -1.0;
+		t[n++] = now_s() - t0;
+		if (n >= min_repeats && now_s() - start > budget_s)
+			break;
+	}
+	qsort(t, (size_t)n, sizeof t[0], cmp_double);
+	return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+static void report(const char *name, const char *what, double flops, double seconds)
+{
+	double gflops = flops / seconds * 1e-9;
+	printf("  %-34s %9.2f ms  %8.1f GFLOP/s\n", what, seconds * 1e3, gflops);
+	printf("bench %s gflops=%.3f ms=%.4f\n", name, gflops, seconds * 1e3);
+}
+
+/* ---- random data ------------------------------------------------------------------- */
+
+static uint64_t rng_state = 0x853c49e6748fea9bULL;
+
+/* Uniform in [-1, 1) (xorshift64*). */
+static float uniform(void)
+{
+	uint64_t x = rng_state;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	rng_state = x;
+	return (float)((double)((x * 2685821657736338717ULL) >> 11) / 4503599627370496.0 - 1.0);
+}
+
+static void fill(float *p, int64_t n, float scale)
+{
+	for (int64_t i = 0; i < n; i++)
+		p[i] = scale * uniform();
+}
+
+/* ---- sgemm ---------------------------------------------------------------------- */
+
+typedef struct gemm_case {
+	int M, N, K;
+	int trans_b;
+	float *a, *b, *c; /* a: (M, K); b: (N, K) when trans_b, else (K, N); c: (M, N) */
+} gemm_case;
+
+static int run_sgemm(void *arg)
+{
+	gemm_case *g = arg;
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, g->trans_b ? CblasTrans : CblasNoTrans, g->M, g->N, g->K, 1.0f, g->a,
+	            g->K, g->b, g->trans_b ? g->K : g->N, 0.0f, g->c, g->N);
+	return 1;
+}
+
+/* Returns the GFLOP/s rate, or a negative number when memory runs out. */
+static double bench_sgemm(const char *name, const char *what, int M, int N, int K, int trans_b)
+{
+	gemm_case g = {M, N, K, trans_b, NULL, NULL, NULL};
+	g.a = malloc((size_t)M * (size_t)K * sizeof(float));
+	g.b = malloc((size_t)K * (size_t)N * sizeof(float));
+	g.c = malloc((size_t)M * (size_t)N * sizeof(float));
+	double rate = -1.0;
+	if (g.a && g.b && g.c) {
+		fill(g.a, (int64_t)M * K, 1.0f);
+		fill(g.b, (int64_t)K * N, 1.0f);
+		double flops = 2.0 * M * N * K;
+		double t = median_time(run_sgemm, &g, 2, 5, MAX_REPEATS, 3.0);
+		report(name, what, flops, t);
+		rate = flops / t * 1e-9;
+	} else {
+		printf("  %s: out of memory\n", what);
+	}
+	free(g.a);
+	free(g.b);
+	free(g.c);
+	return rate;
+}
+
+/* ---- building models in memory --------------------------------------------------------- */
+
+typedef struct builder {
+	gb_model *m;
+	int n_nodes;
+	int last; /* value index of the latest output */
+	gb_error *err;
+	gb_status st;
+} builder;
+
+/* A float32 weight of this shape, uniform in [-scale, scale). */
+static int add_weight(builder *b, const char *name, int ndim, const int64_t *dims, float scale)
+{
+	if (b->st != GB_OK)
+		return -1;
+	gb_tensor *t = NULL;
+	int v = gb_model_add_value(b->m, name, GB_DTYPE_F32, ndim, dims);
+	if (v < 0 || (b->st = gb_tensor_new(GB_DTYPE_F32, ndim, dims, &t, b->err)) != GB_OK) {
+		if (b->st == GB_OK)
+			b->st = GB_STATUS_NOMEM;
+		return -1;
+	}
+	fill(t->data, gb_tensor_numel(t), scale);
+	b->st = gb_model_set_init(b->m, v, t, b->err);
+	gb_tensor_free(t);
+	return v;
+}
+
+/* Appends a node reading ins (value indices) and writing a new value; it
+ * becomes b->last. */
+static void add_node(builder *b, const char *op, int n_in, const int *ins, const gb_attr *attrs, int n_attrs)
+{
+	if (b->st != GB_OK)
+		return;
+	char name[32];
+	snprintf(name, sizeof name, "%s_%d", op, b->n_nodes);
+	int out = gb_model_add_value(b->m, name, GB_DTYPE_F32, -1, NULL);
+	int node = out < 0 ? -1 : gb_model_add_node(b->m, name, op, "", n_in, ins, 1, &out);
+	if (node < 0) {
+		b->st = GB_STATUS_NOMEM;
+		return;
+	}
+	b->n_nodes++;
+	for (int a = 0; a < n_attrs && b->st == GB_OK; a++)
+		b->st = gb_node_add_attr(b->m, &b->m->nodes[node], &attrs[a], b->err);
+	b->last = out;
+}
+
+/* Gemm(last, W (out, in), bias (out)) with transB = 1, as torch exports Linear. */
+static void add_linear(builder *b, const char *name, int64_t in, int64_t out)
+{
+	char wname[64], bname[64];
+	snprintf(wname, sizeof wname, "%s.weight", name);
+	snprintf(bname, sizeof bname, "%s.bias", name);
+	int64_t wdims[2] = {out, in}, bdims[1] = {out};
+	float scale = 1.0f / (float)in; /* keeps activations of order one */
+	int ins[3] = {b->last, add_weight(b, wname, 2, wdims, scale * 16.0f), add_weight(b, bname, 1, bdims, 0.1f)};
+	gb_attr trans_b = {.name = "transB", .type = GB_ATTR_INT, .i = 1};
+	add_node(b, "Gemm", 3, ins, &trans_b, 1);
+}
+
+static void add_conv(builder *b, const char *name, int64_t in_c, int64_t out_c, int64_t k)
+{
+	char wname[64], bname[64];
+	snprintf(wname, sizeof wname, "%s.weight", name);
+	snprintf(bname, sizeof bname, "%s.bias", name);
+	int64_t wdims[4] = {out_c, in_c, k, k}, bdims[1] = {out_c};
+	int64_t kernel[2] = {k, k};
+	int ins[3] = {b->last, add_weight(b, wname, 4, wdims, 1.0f / (float)(in_c * k)),
+	              add_weight(b, bname, 1, bdims, 0.1f)};
+	gb_attr kernel_shape = {.name = "kernel_shape", .type = GB_ATTR_INTS, .n = 2, .ints = kernel};
+	add_node(b, "Conv", 3, ins, &kernel_shape, 1);
+}
+
+static void add_unary(builder *b, const char *op)
+{
+	int in = b->last;
+	add_node(b, op, 1, &in, NULL, 0);
+}
+
+static void add_maxpool2(builder *b)
+{
+	int64_t two[2] = {2, 2};
+	gb_attr attrs[2] = {
+	    {.name = "kernel_shape", .type = GB_ATTR_INTS, .n = 2, .ints = two},
+	    {.name = "strides", .type = GB_ATTR_INTS, .n = 2, .ints = two},
+	};
+	int in = b->last;
+	add_node(b, "MaxPool", 1, &in, attrs, 2);
+}
+
+/* Starts a model with one float32 input of shape (-1, dims...). */
+static void builder_start(builder *b, const char *label, int ndim, const int64_t *dims, gb_error *err)
+{
+	memset(b, 0, sizeof *b);
+	b->err = err;
+	b->st = gb_model_new_empty(label, &b->m, err);
+	if (b->st != GB_OK)
+		return;
+	b->m->opset = 13;
+	b->last = gb_model_add_value(b->m, "x", GB_DTYPE_F32, ndim, dims);
+	if (b->last < 0)
+		b->st = GB_STATUS_NOMEM;
+}
+
+static gb_model *builder_finish(builder *b, int input)
+{
+	if (b->st == GB_OK)
+		b->st = gb_model_set_io(b->m, 1, &input, 1, &b->last, b->err);
+	if (b->st == GB_OK)
+		b->st = gb_model_prepare(b->m, b->err);
+	if (b->st != GB_OK) {
+		if (!b->err->msg[0])
+			snprintf(b->err->msg, sizeof b->err->msg, "%s", gb_status_name(b->st));
+		gb_model_free(b->m);
+		return NULL;
+	}
+	return b->m;
+}
+
+static gb_model *build_mlp(gb_error *err)
+{
+	builder b;
+	int64_t dims[2] = {-1, 784};
+	builder_start(&b, "bench-mlp", 2, dims, err);
+	int input = b.last;
+	add_linear(&b, "fc1", 784, 512);
+	add_unary(&b, "Relu");
+	add_linear(&b, "fc2", 512, 512);
+	add_unary(&b, "Relu");
+	add_linear(&b, "fc3", 512, 10);
+	return builder_finish(&b, input);
+}
+
+static gb_model *build_cnn(gb_error *err)
+{
+	builder b;
+	int64_t dims[4] = {-1, 1, 28, 28};
+	builder_start(&b, "bench-cnn", 4, dims, err);
+	int input = b.last;
+	add_conv(&b, "conv1", 1, 16, 5); /* (B, 16, 24, 24) */
+	add_unary(&b, "Relu");
+	add_maxpool2(&b);                 /* (B, 16, 12, 12) */
+	add_conv(&b, "conv2", 16, 32, 5); /* (B, 32, 8, 8) */
+	add_unary(&b, "Relu");
+	add_maxpool2(&b);                 /* (B, 32, 4, 4) */
+	add_unary(&b, "Flatten");         /* (B, 512) */
+	add_linear(&b, "fc", 512, 10);
+	return builder_finish(&b, input);
+}
+
+/* ---- glassbox runs ------------------------------------------------------------------- */
+
+typedef struct net_case {
+	gb_session *s;
+	gb_tensor *seed; /* cotangent of the output */
+	gb_error err;
+	int failed;
+} net_case;
+
+static int run_forward(void *arg)
+{
+	net_case *c = arg;
+	if (gb_session_forward(c->s, &c->err) != GB_OK)
+		return c->failed = 1, 0;
+	return 1;
+}
+
+static int run_train(void *arg)
+{
+	net_case *c = arg;
+	const gb_tensor *seeds[1] = {c->seed};
+	if (gb_session_forward(c->s, &c->err) != GB_OK || gb_session_backward(c->s, seeds, &c->err) != GB_OK)
+		return c->failed = 1, 0;
+	return 1;
+}
+
+/* Benchmarks forward and forward+backward; fills rates[0..1] (GFLOP/s).
+ * Returns 0 and prints why on failure. */
+static int bench_net(const char *name, gb_model *(*build)(gb_error *), int ndim, const int64_t *in_dims,
+                     int64_t out_features, double fwd_flops, double rates[2])
+{
+	gb_error err = {0};
+	net_case c = {0};
+	gb_tensor *x = NULL;
+	int ok = 0;
+	char fwd_name[64], train_name[64];
+	int64_t out_dims[2] = {in_dims[0], out_features};
+
+	gb_model *m = build(&err);
+	if (!m)
+		goto fail;
+	if (gb_tensor_new(GB_DTYPE_F32, ndim, in_dims, &x, &err) != GB_OK ||
+	    gb_tensor_new(GB_DTYPE_F32, 2, out_dims, &c.seed, &err) != GB_OK)
+		goto fail;
+	fill(x->data, gb_tensor_numel(x), 1.0f);
+	fill(c.seed->data, gb_tensor_numel(c.seed), 1.0f);
+	if (gb_session_new(m, &c.s, &err) != GB_OK || gb_session_set_input(c.s, 0, x, &err) != GB_OK)
+		goto fail;
+
+	snprintf(fwd_name, sizeof fwd_name, "%s_forward", name);
+	snprintf(train_name, sizeof train_name, "%s_train", name);
+	double t = median_time(run_forward, &c, 2, 5, MAX_REPEATS, 4.0);
+	if (t < 0)
+		goto run_fail;
+	report(fwd_name, "forward", fwd_flops, t);
+	rates[0] = fwd_flops / t * 1e-9;
+	t = median_time(run_train, &c, 1, 5, MAX_REPEATS, 6.0);
+	if (t < 0)
+		goto run_fail;
+	report(train_name, "forward+backward", 3.0 * fwd_flops, t);
+	rates[1] = 3.0 * fwd_flops / t * 1e-9;
+	ok = 1;
+	goto done;
+
+run_fail:
+	err = c.err;
+fail:
+	printf("  %s failed: %s\n", name, err.msg[0] ? err.msg : "unknown error");
+	printf("bench %s error\n", name);
+done:
+	gb_session_free(c.s);
+	gb_tensor_free(c.seed);
+	gb_tensor_free(x);
+	gb_model_free(m);
+	return ok;
+}
+
+int main(void)
+{
+	int threads = openblas_get_num_threads();
+	int failed = 0;
+	printf("glassbox %s benchmark, %d thread%s (OpenBLAS's count; glassbox's kernels call OpenBLAS)\n", GB_VERSION,
+	       threads, threads == 1 ? "" : "s");
+	printf("bench threads n=%d\n", threads);
+
+	const int B_MLP = 10000, B_CNN = 256;
+	printf("\nOpenBLAS cblas_sgemm\n");
+	double sgemm_mlp = bench_sgemm("sgemm_mlp", "10000x784 . (512x784)^T", B_MLP, 512, 784, 1);
+	double sgemm_square = bench_sgemm("sgemm_square", "2048x2048 . 2048x2048", 2048, 2048, 2048, 0);
+
+	/* MLP 784-512-512-10: 2*B*(784*512 + 512*512 + 512*10) per forward. */
+	double mlp_flops = 2.0 * B_MLP * (784.0 * 512 + 512.0 * 512 + 512.0 * 10);
+	/* CNN: conv1 16x24x24 outputs of 1x5x5, conv2 32x8x8 outputs of 16x5x5, fc 512->10. */
+	double cnn_flops = 2.0 * B_CNN * (16.0 * 24 * 24 * 25 + 32.0 * 8 * 8 * 16 * 25 + 512.0 * 10);
+	double mlp[2] = {0}, cnn[2] = {0};
+	int64_t mlp_in[2] = {B_MLP, 784}, cnn_in[4] = {B_CNN, 1, 28, 28};
+
+	printf("\nglassbox mlp 784-512-512-10 (Gemm+Relu), batch %d\n", B_MLP);
+	failed |= !bench_net("mlp", build_mlp, 2, mlp_in, 10, mlp_flops, mlp);
+	printf("\nglassbox cnn conv5x5(16)-relu-pool-conv5x5(32)-relu-pool-gemm(10), 28x28, batch %d\n", B_CNN);
+	failed |= !bench_net("cnn", build_cnn, 4, cnn_in, 10, cnn_flops, cnn);
+
+	printf("\nfraction of the sgemm rate (MLP shape / square)\n");
+	const char *names[4] = {"mlp_forward", "mlp_train", "cnn_forward", "cnn_train"};
+	double rates[4] = {mlp[0], mlp[1], cnn[0], cnn[1]};
+	for (int i = 0; i < 4; i++) {
+		if (rates[i] <= 0 || sgemm_mlp <= 0 || sgemm_square <= 0)
+			continue;
+		printf("  %-34s %6.2f / %6.2f\n", names[i], rates[i] / sgemm_mlp, rates[i] / sgemm_square);
+		printf("bench %s_vs_sgemm ratio=%.4f square=%.4f\n", names[i], rates[i] / sgemm_mlp, rates[i] / sgemm_square);
+	}
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

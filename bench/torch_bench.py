@@ -1,0 +1,96 @@
+#!/usr/bin/python3
+"""torch_bench.py — the peer figures for bench/bench.c: the same two networks
+in PyTorch on the CPU, same batch, same flop counts, same output lines.
+
+    /usr/bin/python3 bench/torch_bench.py THREADS
+
+THREADS is glassbox's thread count (bench/bench.c prints it), passed to
+torch.set_num_threads so both run on the same cores.
+
+    mlp: Linear 784->512, ReLU, Linear 512->512, ReLU, Linear 512->10, batch 10000
+    cnn: Conv 1->16 5x5, ReLU, MaxPool 2, Conv 16->32 5x5, ReLU, MaxPool 2,
+         Flatten, Linear 512->10, 28x28 input, batch 256
+
+Forward runs under torch.inference_mode; forward+backward runs the forward
+with gradients on, then backward of (y * r).sum() to the input and every
+parameter (gradients set to None first, as a training loop's zero_grad does).
+Each figure is the median of several timed repeats after warm-up runs.
+Prints  bench torch_NAME gflops=G ms=T  lines like bench.c.
+"""
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn as nn
+
+MAX_REPEATS = 15
+
+
+def median_time(fn, warmup, min_repeats, budget_s):
+    for _ in range(warmup):
+        fn()
+    times = []
+    start = time.perf_counter()
+    while len(times) < MAX_REPEATS:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+        if len(times) >= min_repeats and time.perf_counter() - start > budget_s:
+            break
+    return statistics.median(times)
+
+
+def report(name, what, flops, seconds):
+    gflops = flops / seconds * 1e-9
+    print(f"  {what:<34} {seconds * 1e3:9.2f} ms  {gflops:8.1f} GFLOP/s")
+    print(f"bench {name} gflops={gflops:.3f} ms={seconds * 1e3:.4f}", flush=True)
+
+
+def bench_net(name, model, x, fwd_flops):
+    model.eval()
+    r = torch.rand(model(x).shape) * 2 - 1
+
+    def forward():
+        with torch.inference_mode():
+            model(x)
+
+    xg = x.clone().requires_grad_(True)
+
+    def train():
+        model.zero_grad(set_to_none=True)
+        xg.grad = None
+        (model(xg) * r).sum().backward()
+
+    report(f"torch_{name}_forward", "forward", fwd_flops, median_time(forward, 2, 5, 4.0))
+    report(f"torch_{name}_train", "forward+backward", 3 * fwd_flops, median_time(train, 1, 5, 6.0))
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: torch_bench.py THREADS")
+    threads = int(sys.argv[1])
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    print(f"PyTorch {torch.__version__} CPU benchmark, {torch.get_num_threads()} threads")
+    print(f"bench torch_threads n={torch.get_num_threads()}")
+
+    b_mlp, b_cnn = 10000, 256
+    mlp = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+    cnn = nn.Sequential(
+        nn.Conv2d(1, 16, 5), nn.ReLU(), nn.MaxPool2d(2),  # (B, 16, 12, 12)
+        nn.Conv2d(16, 32, 5), nn.ReLU(), nn.MaxPool2d(2),  # (B, 32, 4, 4)
+        nn.Flatten(), nn.Linear(512, 10),
+    )
+    # Useful flops, counted as bench.c counts them.
+    mlp_flops = 2.0 * b_mlp * (784 * 512 + 512 * 512 + 512 * 10)
+    cnn_flops = 2.0 * b_cnn * (16 * 24 * 24 * 25 + 32 * 8 * 8 * 16 * 25 + 512 * 10)
+
+    print(f"\ntorch mlp 784-512-512-10, batch {b_mlp}")
+    bench_net("mlp", mlp, torch.rand(b_mlp, 784) * 2 - 1, mlp_flops)
+    print(f"\ntorch cnn conv5x5(16)-relu-pool-conv5x5(32)-relu-pool-linear(10), 28x28, batch {b_cnn}")
+    bench_net("cnn", cnn, torch.rand(b_cnn, 1, 28, 28) * 2 - 1, cnn_flops)
+
+
+if __name__ == "__main__":
+    main()
