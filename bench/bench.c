@@ -13,6 +13,10 @@
  *      built in memory with the graph builders, random weights;
  *   3. each glassbox rate as a fraction of the sgemm rate.
  *
+ * The MLP's output is also checked against a direct cblas_sgemm computation,
+ * so a fast wrong answer fails the benchmark rather than passing for speed
+ * (the networks' numerics are tested in full by tests/e2e/fixtures.c).
+ *
  * GFLOP/s counts useful flops only: 2*M*N*K per matrix product and
  * 2*B*OC*OH*OW*IC*KH*KW per convolution, nothing for bias, activation or
  * pooling. Backward counts twice the forward products (the gradient of both
@@ -25,6 +29,7 @@
  * Exits 1 if a glassbox model fails to build or run (printed), 0 otherwise.
  */
 #include <cblas.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,6 +297,50 @@ static gb_model *build_cnn(gb_error *err)
 	return builder_finish(&b, input);
 }
 
+/* ---- checking the MLP's output ------------------------------------------------------ */
+
+/* The MLP's output computed directly with cblas_sgemm, so that a fast but
+ * wrong kernel cannot pass for a result. Returns the largest
+ * |got - want| / (1 + |want|), or a negative number when memory runs out. */
+static double check_mlp(const gb_model *m, const gb_tensor *x, const gb_tensor *y)
+{
+	static const char *layers[3] = {"fc1", "fc2", "fc3"};
+	int64_t B = x->dims[0];
+	const float *in = x->data;
+	float *buf[2] = {malloc((size_t)B * 512 * sizeof(float)), malloc((size_t)B * 512 * sizeof(float))};
+	double worst = -1.0;
+	if (!buf[0] || !buf[1])
+		goto done;
+	for (int l = 0; l < 3; l++) {
+		char wname[32], bname[32];
+		snprintf(wname, sizeof wname, "%s.weight", layers[l]);
+		snprintf(bname, sizeof bname, "%s.bias", layers[l]);
+		const gb_tensor *w = m->values[gb_model_find_value(m, wname)].init; /* (N, K) */
+		const gb_tensor *b = m->values[gb_model_find_value(m, bname)].init; /* (N) */
+		int N = (int)w->dims[0], K = (int)w->dims[1];
+		float *out = buf[l % 2]; /* (B, N) */
+		const float *bias = b->data;
+		for (int64_t i = 0; i < B; i++)
+			memcpy(out + i * N, bias, (size_t)N * sizeof(float));
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, N, K, 1.0f, in, K, w->data, K, 1.0f, out, N);
+		if (l < 2)
+			for (int64_t i = 0; i < B * N; i++)
+				out[i] = out[i] > 0.0f ? out[i] : 0.0f;
+		in = out;
+	}
+	worst = 0.0;
+	const float *got = y->data;
+	for (int64_t i = 0; i < B * 10; i++) {
+		double err = fabs((double)got[i] - (double)in[i]) / (1.0 + fabs((double)in[i]));
+		if (!(err <= worst)) /* catches NaN */
+			worst = err;
+	}
+done:
+	free(buf[0]);
+	free(buf[1]);
+	return worst;
+}
+
 /* ---- glassbox runs ------------------------------------------------------------------- */
 
 typedef struct net_case {
@@ -321,7 +370,8 @@ static int run_train(void *arg)
 /* Benchmarks forward and forward+backward; fills rates[0..1] (GFLOP/s).
  * Returns 0 and prints why on failure. */
 static int bench_net(const char *name, gb_model *(*build)(gb_error *), int ndim, const int64_t *in_dims,
-                     int64_t out_features, double fwd_flops, double rates[2])
+                     int64_t out_features, double fwd_flops,
+                     double (*check)(const gb_model *, const gb_tensor *, const gb_tensor *), double rates[2])
 {
 	gb_error err = {0};
 	net_case c = {0};
@@ -353,6 +403,15 @@ static int bench_net(const char *name, gb_model *(*build)(gb_error *), int ndim,
 		goto run_fail;
 	report(train_name, "forward+backward", 3.0 * fwd_flops, t);
 	rates[1] = 3.0 * fwd_flops / t * 1e-9;
+	if (check) {
+		/* The last run did a forward pass on x: its output is current. */
+		double worst = check(m, x, gb_session_output(c.s, 0));
+		printf("  %-34s max |err|/(1+|want|) = %.2g\n", "output vs direct cblas_sgemm", worst);
+		if (!(worst >= 0.0 && worst <= 1e-4)) {
+			snprintf(err.msg, sizeof err.msg, "output differs from the cblas_sgemm reference (%.3g)", worst);
+			goto fail;
+		}
+	}
 	ok = 1;
 	goto done;
 
@@ -390,9 +449,9 @@ int main(void)
 	int64_t mlp_in[2] = {B_MLP, 784}, cnn_in[4] = {B_CNN, 1, 28, 28};
 
 	printf("\nglassbox mlp 784-512-512-10 (Gemm+Relu), batch %d\n", B_MLP);
-	failed |= !bench_net("mlp", build_mlp, 2, mlp_in, 10, mlp_flops, mlp);
+	failed |= !bench_net("mlp", build_mlp, 2, mlp_in, 10, mlp_flops, check_mlp, mlp);
 	printf("\nglassbox cnn conv5x5(16)-relu-pool-conv5x5(32)-relu-pool-gemm(10), 28x28, batch %d\n", B_CNN);
-	failed |= !bench_net("cnn", build_cnn, 4, cnn_in, 10, cnn_flops, cnn);
+	failed |= !bench_net("cnn", build_cnn, 4, cnn_in, 10, cnn_flops, NULL, cnn);
 
 	printf("\nfraction of the sgemm rate (MLP shape / square)\n");
 	const char *names[4] = {"mlp_forward", "mlp_train", "cnn_forward", "cnn_train"};
