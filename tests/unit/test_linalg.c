@@ -43,7 +43,7 @@ static void matmul_ref(const gb_tensor *a, const gb_tensor *b, int *y_ndim, int6
 	for (int i = 0; i < r; i++) {
 		da[i] = i - (r - na) >= 0 ? a->dims[i - (r - na)] : 1;
 		db[i] = i - (r - nb) >= 0 ? b->dims[i - (r - nb)] : 1;
-		bat[i] = da[i] > db[i] ? da[i] : db[i];
+		bat[i] = da[i] == 1 ? db[i] : da[i]; /* numpy: a 1 takes the other side (even 0) */
 		total *= bat[i];
 	}
 	*y_ndim = 0;
@@ -109,6 +109,8 @@ static const gemm_case gemm_cases[] = {
 	{64, 10, 128, 0, 1, 1.0f, 1.0f, 1, {10}, 1},
 	{5, 7, 3, 1, 1, 1.0f, 0.0f, 2, {5, 7}, 0},
 	{4, 6, 1, 0, 0, 1.0f, 1.0f, 2, {4, 6}, 0},
+	{3, 4, 0, 0, 1, 1.0f, 2.0f, 1, {4}, 0}, /* empty inner dimension: Y = beta·C */
+	{0, 4, 3, 0, 0, 1.0f, 1.0f, 1, {4}, 0}, /* no rows */
 };
 
 #define N_GEMM_CASES ((int)(sizeof gemm_cases / sizeof gemm_cases[0]))
@@ -273,6 +275,9 @@ static const matmul_case matmul_cases[] = {
 	{1, {4}, 3, {2, 4, 3}, 0},                 /* vector · batched matrix */
 	{4, {2, 3, 3, 4}, 4, {1, 1, 4, 2}, 1},     /* B batch of ones: folds */
 	{2, {40, 70}, 2, {70, 30}, 1},             /* larger */
+	{2, {3, 0}, 2, {0, 4}, 0},                 /* empty inner dimension: zeros */
+	{3, {0, 3, 4}, 2, {4, 5}, 0},              /* empty batch */
+	{3, {1, 3, 4}, 3, {0, 4, 5}, 0},           /* batch 1 broadcasts to 0 */
 };
 
 #define N_MATMUL_CASES ((int)(sizeof matmul_cases / sizeof matmul_cases[0]))
@@ -351,6 +356,10 @@ Test(matmul, errors)
 	cr_expect_eq(matmul_try(a, b_bad, &err), GB_STATUS_BAD_FILE);
 	cr_expect_eq(matmul_try(a3, b3, &err), GB_STATUS_BAD_FILE, "batch 2 vs 3 must not broadcast");
 	cr_expect(strstr(err.msg, "[2, 3, 4]") != NULL, "%s", err.msg);
+	int64_t d045[3] = {0, 4, 5};
+	gb_tensor *b0 = tu_random(3, d045, -1, 1, 5);
+	cr_expect_eq(matmul_try(a3, b0, &err), GB_STATUS_BAD_FILE, "batch 2 vs 0 must not broadcast");
+	gb_tensor_free(b0);
 	cr_expect_eq(matmul_try(ai, b_bad, &err), GB_STATUS_UNSUPPORTED);
 	cr_expect(strstr(err.msg, "MatMul") && strstr(err.msg, "int32"), "%s", err.msg);
 	gb_tensor *ts[] = {a, b_bad, a3, b3, ai};
