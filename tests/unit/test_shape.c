@@ -15,9 +15,12 @@
 /* ---- helpers ----------------------------------------------------------------- */
 
 /* tu_single with the model's opset set before prepare (tu_single leaves it
- * 0, which the ops read as the newest opset). */
-static gb_model *single_at(int64_t opset, const char *op, int n_in, const gb_tensor *const *ins, const int *consts,
-                           int n_out, const gb_attr *attrs, int n_attrs, gb_error *err)
+ * 0, which the ops read as the newest opset). With tee set, an Identity
+ * node also reads input 0 into an extra graph output, so input 0's gradient
+ * has two contributions and an op that overwrites instead of accumulating
+ * shows. */
+static gb_model *build(int64_t opset, const char *op, int n_in, const gb_tensor *const *ins, const int *consts,
+                       int n_out, const gb_attr *attrs, int n_attrs, int tee, gb_error *err)
 {
 	gb_model *m = NULL;
 	if (gb_model_new_empty("test", &m, err) != GB_OK)
@@ -48,7 +51,11 @@ static gb_model *single_at(int64_t opset, const char *op, int n_in, const gb_ten
 	for (int a = 0; a < n_attrs; a++)
 		if (gb_node_add_attr(m, &m->nodes[node], &attrs[a], err) != GB_OK)
 			goto fail;
-	if (gb_model_set_io(m, n_graph_in, graph_in, n_out, out_ids, err) != GB_OK)
+	if (tee) {
+		out_ids[n_out] = gb_model_add_value(m, "tee", GB_DTYPE_F32, -1, NULL);
+		gb_model_add_node(m, "tee", "Identity", "", 1, &in_ids[0], 1, &out_ids[n_out]);
+	}
+	if (gb_model_set_io(m, n_graph_in, graph_in, n_out + (tee != 0), out_ids, err) != GB_OK)
 		goto fail;
 	if (gb_model_prepare(m, err) != GB_OK)
 		goto fail;
@@ -56,6 +63,12 @@ static gb_model *single_at(int64_t opset, const char *op, int n_in, const gb_ten
 fail:
 	gb_model_free(m);
 	return NULL;
+}
+
+static gb_model *single_at(int64_t opset, const char *op, int n_in, const gb_tensor *const *ins, const int *consts,
+                           int n_out, const gb_attr *attrs, int n_attrs, gb_error *err)
+{
+	return build(opset, op, n_in, ins, consts, n_out, attrs, n_attrs, 0, err);
 }
 
 /* Builds and runs a one-node model; outs[k] are copies the caller frees.
@@ -72,15 +85,19 @@ static gb_status run_op(int64_t opset, const char *op, int n_in, gb_tensor *cons
 	return st;
 }
 
-/* Gradient check of a one-node model at an opset. */
+/* Gradient check of a one-node model at an opset, and of the same node
+ * with input 0 also read by a second node (accumulation). */
 static int grad_ok(int64_t opset, const char *op, int n_in, gb_tensor *const *ins, const int *consts, int n_out,
                    const gb_attr *attrs, int n_attrs)
 {
-	gb_error err = {0};
-	gb_model *m = single_at(opset, op, n_in, (const gb_tensor *const *)ins, consts, n_out, attrs, n_attrs, &err);
-	cr_assert_not_null(m, "%s", err.msg);
-	int bad = tu_gradcheck(m, n_in, ins, consts, 1e-3, 1e-3, 1e-3);
-	gb_model_free(m);
+	int bad = 0;
+	for (int tee = 0; tee < 2; tee++) {
+		gb_error err = {0};
+		gb_model *m = build(opset, op, n_in, (const gb_tensor *const *)ins, consts, n_out, attrs, n_attrs, tee, &err);
+		cr_assert_not_null(m, "%s", err.msg);
+		bad += tu_gradcheck(m, n_in, ins, consts, 1e-3, 1e-3, 1e-3);
+		gb_model_free(m);
+	}
 	return bad == 0;
 }
 
