@@ -577,7 +577,7 @@ Test(npy, header_whitespace_and_commas)
 		"{'shape': (2, 3,), 'fortran_order': False, 'descr': '<f4',}",
 		"  { 'descr' : '<f4' ,\t'fortran_order' : False , 'shape' : ( 2 , 3 , ) , }  \r\n",
 		"{'descr': '<f4', 'fortran_order': False, 'shape': (2L, 3L), }",
-		"{'descr': '<f4',\n 'fortran_order': False,\n 'shape': (2, 3)}" "                           \n",
+		"{'descr': '<f4',\n 'fortran_order': False,\n 'shape': (2, 3)}                           \n",
 	};
 	for (size_t i = 0; i < sizeof dicts / sizeof dicts[0]; i++) {
 		uint8_t buf[512];
