@@ -276,8 +276,16 @@ Test(elementwise, pow_negative_base_and_int_exponent)
 	cr_assert_eq(y->dtype, F32);
 	cr_assert_eq(tu_close(y->data, (float[]){-8.0f, 2.0f, 9.0f}, 3, 0, 0), 0);
 	gb_tensor_free(y);
-	((int64_t *)ei->data)[0] = (1 << 24) + 1;
+	/* Other exponent or base types are declined, not mistaken for malformed. */
+	gb_tensor *i32 = tu_tensor(GB_DTYPE_I32, 1, d3, (int32_t[]){1, 2, 3});
+	const gb_tensor *in_i32[2] = {a, i32}, *in_ib[2] = {ei, a};
 	gb_error err = {0};
+	cr_assert_eq(run_op(0, "Pow", 2, in_i32, NULL, 0, &y, &err), GB_STATUS_UNSUPPORTED);
+	cr_assert(strstr(err.msg, "int32") != NULL, "%s", err.msg);
+	cr_assert_eq(run_op(0, "Pow", 2, in_ib, NULL, 0, &y, &err), GB_STATUS_UNSUPPORTED);
+	cr_assert(strstr(err.msg, "int64") != NULL, "%s", err.msg);
+	gb_tensor_free(i32);
+	((int64_t *)ei->data)[0] = (1 << 24) + 1;
 	cr_assert_eq(run_op(0, "Pow", 2, in_i, NULL, 0, &y, &err), GB_STATUS_UNSUPPORTED);
 	gb_tensor_free(a);
 	gb_tensor_free(e);
@@ -570,6 +578,29 @@ Test(elementwise, prelu_slope_broadcasts_to_x)
 		cr_assert_eq(((float *)y->data)[i], u < 0 ? slope * u : u);
 	}
 	gb_tensor_free(y);
+	/* Before opset 7 a 1-D slope of length C is per channel (axis 1); from
+	 * opset 7 it is numpy broadcasting (aligned on the last axis). */
+	int64_t d234[3] = {2, 3, 4}, d3c[1] = {3}, d4c[1] = {4};
+	gb_tensor *xc = tu_random(3, d234, -2, 2, 9), *sc = tu_tensor(F32, 1, d3c, (float[]){0.1f, 0.2f, 0.3f});
+	gb_tensor *s4 = tu_tensor(F32, 1, d4c, (float[]){0.1f, 0.2f, 0.3f, 0.4f});
+	const gb_tensor *per_channel[2] = {xc, sc}, *last_axis[2] = {xc, s4};
+	gb_error err6 = {0};
+	cr_assert_eq(run_op(6, "PRelu", 2, per_channel, NULL, 0, &y, &err6), GB_OK, "%s", err6.msg);
+	for (int i = 0; i < 24; i++) {
+		float u = ((float *)xc->data)[i], slope = ((float *)sc->data)[(i / 4) % 3];
+		cr_assert_eq(((float *)y->data)[i], u < 0 ? slope * u : u);
+	}
+	gb_tensor_free(y);
+	cr_assert_eq(run_op(7, "PRelu", 2, per_channel, NULL, 0, &y, &err6), GB_STATUS_BAD_FILE);
+	cr_assert_eq(run_op(7, "PRelu", 2, last_axis, NULL, 0, &y, &err6), GB_OK, "%s", err6.msg);
+	for (int i = 0; i < 24; i++) {
+		float u = ((float *)xc->data)[i], slope = ((float *)s4->data)[i % 4];
+		cr_assert_eq(((float *)y->data)[i], u < 0 ? slope * u : u);
+	}
+	gb_tensor_free(y);
+	gb_tensor_free(xc);
+	gb_tensor_free(sc);
+	gb_tensor_free(s4);
 	/* The slope may not enlarge X. */
 	int64_t d3[1] = {3}, d23[2] = {2, 3};
 	gb_tensor *x3 = tu_random(1, d3, -1, 1, 1), *s23 = tu_random(2, d23, 0, 1, 2);
@@ -889,6 +920,10 @@ Test(elementwise, gradcheck_where_prelu_clip)
 	keep_away(x, 0.0f, 0.05f);
 	gb_tensor *prelu_in[2] = {x, slope};
 	cr_assert_eq(gradcheck(0, "PRelu", 2, prelu_in, NULL, NULL, 0), 0);
+	gb_tensor *channel_slope = tu_random(1, (int64_t[]){3}, 0.1f, 0.5f, 7);
+	gb_tensor *prelu6_in[2] = {x, channel_slope};
+	cr_assert_eq(gradcheck(6, "PRelu", 2, prelu6_in, NULL, NULL, 0), 0, "opset 6 per-channel slope");
+	gb_tensor_free(channel_slope);
 
 	gb_tensor *lo = tu_tensor(F32, 0, NULL, (float[]){-0.5f}), *hi = tu_tensor(F32, 0, NULL, (float[]){0.7f});
 	keep_away(x, -0.5f, 0.05f);

@@ -365,6 +365,7 @@ typedef struct binary_params {
 	int legacy_bcast;   /* the `broadcast` attribute */
 	int has_axis;       /* legacy: B's dims start at A's axis `axis` (else suffix) */
 	int64_t axis;
+	int channel_slope;  /* PRelu before opset 7: a 1-D slope of length C runs along axis 1 */
 } binary_params;
 
 static gb_status binary_prepare(gb_model *m, gb_node *node, gb_error *err)
@@ -376,6 +377,8 @@ static gb_status binary_prepare(gb_model *m, gb_node *node, gb_error *err)
 		if (strcmp(binary_kinds[i].name, node->op_type) == 0)
 			bp->kind = &binary_kinds[i];
 	GB_ASSERT(bp->kind != NULL);
+	if (opset_of(m) < 7 && bp->kind->unidirectional)
+		bp->channel_slope = 1;
 	if (opset_of(m) < 7 && !bp->kind->unidirectional) {
 		int64_t bcast;
 		gb_status st = gb_attr_int(m, node, "broadcast", 0, &bcast, err);
@@ -428,6 +431,12 @@ static gb_status binary_operands(gb_exec *x, const gb_node *node, const binary_p
 			operands_set(o, 1, a->ndim, dims);
 		}
 	}
+	if (bp->channel_slope && b->ndim == 1 && a->ndim >= 2 && b->dims[0] == a->dims[1]) {
+		int64_t dims[GB_MAX_DIMS];
+		for (int d = 0; d < a->ndim; d++)
+			dims[d] = d == 1 ? b->dims[0] : 1;
+		operands_set(o, 1, a->ndim, dims);
+	}
 	gb_status st = operands_broadcast(x, node, o, err);
 	if (st != GB_OK)
 		return st;
@@ -466,9 +475,18 @@ static gb_status binary_forward(gb_exec *x, const gb_node *node, gb_error *err)
 	if (!a || !b)
 		return missing_input(x, node, a ? 1 : 0, err);
 	const void *bdata = b->data;
-	int pow_int_exponent = kind->f32 == pow_f32 && a->dtype == GB_DTYPE_F32 && b->dtype == GB_DTYPE_I64;
-	if (a->dtype != b->dtype && !pow_int_exponent)
+	int pow_int_exponent = 0;
+	if (kind->f32 == pow_f32) {
+		/* Pow's exponent has its own type (T1, opset 12+): float32 base,
+		 * float32 or int64 exponent. */
+		if (a->dtype != GB_DTYPE_F32)
+			return gb_dtype_unsupported(x, node, a, err);
+		if (b->dtype != GB_DTYPE_F32 && b->dtype != GB_DTYPE_I64)
+			return gb_dtype_unsupported(x, node, b, err);
+		pow_int_exponent = b->dtype == GB_DTYPE_I64;
+	} else if (a->dtype != b->dtype) {
 		return dtype_mismatch(x, node, a, b, err);
+	}
 	row_fn f = NULL;
 	size_t esize = 0;
 	switch (a->dtype) {
