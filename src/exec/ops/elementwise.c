@@ -19,7 +19,14 @@
  * Div truncates toward zero as in C, ONNX's reference and onnxruntime, and
  * division by zero is an error); Where selects float32, int64 or bool; Equal
  * also compares bool. Pow takes a float32 base with a float32 or int64
- * exponent. Anything else is GB_STATUS_UNSUPPORTED.
+ * exponent (|e| <= 2^24, exact in float32). Anything else is
+ * GB_STATUS_UNSUPPORTED.
+ *
+ * Opset differences: before opset 7 Add/Sub/Mul/Div/Pow and the comparisons
+ * broadcast only with broadcast=1 (B onto A, placed at `axis` or at the end)
+ * and PRelu applies a 1-D slope of length C along axis 1; Clip reads min/max
+ * attributes before opset 11 and optional scalar inputs from 11. Graphs
+ * built in memory (opset 0) get the newest semantics.
  *
  * Gradients follow PyTorch at kinks: relu'(0) = 0, abs'(0) = 0,
  * leaky_relu'(0) = prelu'(0) = alpha (the x <= 0 branch), elu'(0) =
@@ -37,6 +44,16 @@
  * stored output: an intervention may have changed that output, and the
  * node's local derivative is the derivative of the op, not of the edit.
  */
+/* GCC's -O2 vectorizer uses the "very-cheap" cost model, which leaves scalar
+ * every loop whose trip count is not a known multiple of the vector width:
+ * all of the row loops here. The "cheap" model vectorizes them (with a
+ * runtime alias check where a row is updated in place). Results are
+ * bit-identical: float reductions are never reassociated without
+ * -ffast-math. Clang vectorizes these at -O2 already. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("vect-cost-model=cheap")
+#endif
+
 #include <float.h>
 #include <limits.h>
 #include <math.h>
