@@ -620,6 +620,77 @@ static gb_status import_node(importer *im, const Onnx__NodeProto *np, const char
 	return GB_OK;
 }
 
+/* ---- nesting guard ---------------------------------------------------------------------------
+ * protoc-c's decoder recurses once per nested message and has no depth
+ * limit, so a small hostile file (graphs inside attributes inside graphs,
+ * 60 000 deep, fits in 700 KB) overflows the stack. Before decoding, this
+ * walks the wire format guided by the generated descriptors — decoding
+ * nothing, only measuring how deep message fields nest — and the file is
+ * refused past MAX_NESTING (real models nest a handful of levels per
+ * control-flow subgraph; Python's protobuf stops at 100 too). */
+
+#define MAX_NESTING 100
+
+static bool read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	uint64_t x = 0;
+	for (int shift = 0; shift < 64; shift += 7) {
+		if (*p >= end)
+			return false;
+		uint8_t byte = *(*p)++;
+		x |= (uint64_t)(byte & 0x7f) << shift;
+		if (!(byte & 0x80)) {
+			*v = x;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* 1: nesting within bounds; 0: malformed wire format; -1: too deep. */
+static int check_nesting(const ProtobufCMessageDescriptor *desc, const uint8_t *p, const uint8_t *end, int depth)
+{
+	if (depth > MAX_NESTING)
+		return -1;
+	while (p < end) {
+		uint64_t key, n;
+		if (!read_varint(&p, end, &key))
+			return 0;
+		switch (key & 7) {
+		case 0: /* varint */
+			if (!read_varint(&p, end, &n))
+				return 0;
+			break;
+		case 1: /* 64-bit */
+			if (end - p < 8)
+				return 0;
+			p += 8;
+			break;
+		case 5: /* 32-bit */
+			if (end - p < 4)
+				return 0;
+			p += 4;
+			break;
+		case 2: { /* length-delimited: bytes, string, packed scalars or a message */
+			if (!read_varint(&p, end, &n) || n > (uint64_t)(end - p))
+				return 0;
+			const ProtobufCFieldDescriptor *f =
+			    (key >> 3) <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(desc, (unsigned)(key >> 3)) : NULL;
+			if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+				int r = check_nesting(f->descriptor, p, p + n, depth + 1);
+				if (r != 1)
+					return r;
+			}
+			p += n;
+			break;
+		}
+		default: /* groups (unused by ONNX) and invalid wire types */
+			return 0;
+		}
+	}
+	return 1;
+}
+
 /* ---- the model --------------------------------------------------------------------------------- */
 
 /* Upper bound on the number of names the graph can define. */
@@ -698,7 +769,12 @@ gb_status gb_onnx_import(const void *buf, size_t len, const char *label, gb_mode
 		return gb_fail(err, GB_STATUS_BAD_FILE, "%s: empty file, not an ONNX model", label);
 	if (!buf)
 		return gb_fail(err, GB_STATUS_USAGE, "%s: no buffer given", label);
-	Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);
+	int nesting = check_nesting(&onnx__model_proto__descriptor, buf, (const uint8_t *)buf + len, 0);
+	if (nesting < 0)
+		return gb_fail(err, GB_STATUS_BAD_FILE,
+		               "%s: messages nested more than %d deep; not decoding a file built to exhaust the stack", label,
+		               MAX_NESTING);
+	Onnx__ModelProto *mp = nesting ? onnx__model_proto__unpack(NULL, len, buf) : NULL;
 	if (!mp)
 		return gb_fail(err, GB_STATUS_BAD_FILE, "%s: not a valid ONNX model (protobuf decoding failed)", label);
 	importer im = {.label = label, .err = err};
