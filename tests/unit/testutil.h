@@ -191,7 +191,8 @@ static inline int tu_gradcheck(const gb_model *m, int n_in, gb_tensor *const *in
 		bad = 1;
 		goto done;
 	}
-	/* Copy the analytic gradients: later forward passes invalidate them. */
+	/* Copy all analytic gradients first: the forward passes below invalidate them. */
+	double *analytic_of[16] = {0};
 	for (int k = 0; k < n_in; k++) {
 		if (!ins[k] || ins[k]->dtype != GB_DTYPE_F32)
 			continue;
@@ -199,9 +200,17 @@ static inline int tu_gradcheck(const gb_model *m, int n_in, gb_tensor *const *in
 		snprintf(name, sizeof name, "in%d", k);
 		const gb_tensor *g = gb_session_grad(s, name);
 		int64_t n = gb_tensor_numel(ins[k]);
-		double *analytic = calloc((size_t)(n ? n : 1), sizeof(double));
+		analytic_of[k] = calloc((size_t)(n ? n : 1), sizeof(double));
 		for (int64_t i = 0; g && i < n; i++)
-			analytic[i] = ((const float *)g->data)[i];
+			analytic_of[k][i] = ((const float *)g->data)[i];
+	}
+	for (int k = 0; k < n_in; k++) {
+		if (!ins[k] || ins[k]->dtype != GB_DTYPE_F32)
+			continue;
+		char name[32];
+		snprintf(name, sizeof name, "in%d", k);
+		int64_t n = gb_tensor_numel(ins[k]);
+		double *analytic = analytic_of[k];
 		/* An initializer is perturbed in the model itself; an input through set_input. */
 		float *x = (consts && consts[k]) ? (float *)m->values[gb_model_find_value(m, name)].init->data
 		                                 : (float *)ins[k]->data;
