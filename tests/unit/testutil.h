@@ -196,8 +196,20 @@ static inline int tu_gradcheck(const gb_model *m, int n_in, gb_tensor *const *in
 	for (int k = 0; k < n_in; k++) {
 		if (!ins[k] || ins[k]->dtype != GB_DTYPE_F32)
 			continue;
-		char name[32];
-		snprintf(name, sizeof name, "in%d", k);
+		/* Graph inputs go by their declared names (any model); initializers
+		 * by tu_single's "in<k>". */
+		int input_index = 0;
+		for (int j = 0; j < k; j++)
+			if (ins[j] && !(consts && consts[j]))
+				input_index++;
+		char name[64];
+		if (consts && consts[k]) {
+			snprintf(name, sizeof name, "in%d", k);
+		} else {
+			gb_value_info info;
+			gb_model_input(m, input_index, &info);
+			snprintf(name, sizeof name, "%s", info.name);
+		}
 		const gb_tensor *g = gb_session_grad(s, name);
 		int64_t n = gb_tensor_numel(ins[k]);
 		analytic_of[k] = calloc((size_t)(n ? n : 1), sizeof(double));
@@ -211,13 +223,13 @@ static inline int tu_gradcheck(const gb_model *m, int n_in, gb_tensor *const *in
 		snprintf(name, sizeof name, "in%d", k);
 		int64_t n = gb_tensor_numel(ins[k]);
 		double *analytic = analytic_of[k];
-		/* An initializer is perturbed in the model itself; an input through set_input. */
-		float *x = (consts && consts[k]) ? (float *)m->values[gb_model_find_value(m, name)].init->data
-		                                 : (float *)ins[k]->data;
 		int input_index = 0;
 		for (int j = 0; j < k; j++)
 			if (ins[j] && !(consts && consts[j]))
 				input_index++;
+		/* An initializer is perturbed in the model itself; an input through set_input. */
+		float *x = (consts && consts[k]) ? (float *)m->values[gb_model_find_value(m, name)].init->data
+		                                 : (float *)ins[k]->data;
 		for (int64_t i = 0; i < n; i++) {
 			float orig = x[i];
 			double h = eps * (fabs((double)orig) > 1.0 ? fabs((double)orig) : 1.0);
