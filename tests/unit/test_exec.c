@@ -229,3 +229,31 @@ Test(exec, unsupported_op_is_refused_at_prepare)
 	cr_assert_str_eq(err.msg, "unsupported op Hardmax (node node) in test");
 	gb_tensor_free(x);
 }
+
+/* An op whose backward reads its own output (Sigmoid: y' = y(1 - y)) must see
+ * the output as it computed it, not as an intervention changed it. */
+Test(exec, backward_sees_the_output_before_interventions)
+{
+	gb_error err = {0};
+	int64_t d[2] = {1, 3};
+	gb_tensor *x = tu_tensor(GB_DTYPE_F32, 2, d, (float[]){-1.0f, 0.5f, 2.0f});
+	const gb_tensor *ins[1] = {x};
+	gb_model *m = tu_single("Sigmoid", 1, ins, NULL, 1, NULL, 0, &err);
+	cr_assert_not_null(m, "%s", err.msg);
+	gb_session *s;
+	cr_assert_eq(gb_session_new(m, &s, &err), GB_OK);
+	cr_assert_eq(gb_session_intervene(s, "out0", GB_INTERVENE_SCALE, NULL, 0, 3.0f, NULL, &err), GB_OK);
+	cr_assert_eq(gb_session_set_input(s, 0, x, &err), GB_OK);
+	cr_assert_eq(gb_session_forward(s, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(gb_session_backward(s, NULL, &err), GB_OK, "%s", err.msg);
+	const float *g = gb_session_input_grad(s, 0)->data;
+	const float *y = gb_session_output(s, 0)->data;
+	for (int i = 0; i < 3; i++) {
+		double sig = 1.0 / (1.0 + exp(-(double)((float *)x->data)[i]));
+		cr_assert_float_eq(y[i], 3.0 * sig, 1e-6);
+		cr_assert_float_eq(g[i], 3.0 * sig * (1.0 - sig), 1e-6, "unit %d: got %g", i, (double)g[i]);
+	}
+	gb_session_free(s);
+	gb_model_free(m);
+	gb_tensor_free(x);
+}
