@@ -7,6 +7,8 @@
  *                                         a one-node model: ins[k] become graph
  *                                         inputs, or initializers where consts[k]
  *                                         is set; NULL ins[k] = omitted input
+ *   tu_single_opset(opset, op, …)         the same with m->opset set before the
+ *                                         ops' prepare runs (tu_single leaves 0)
  *   tu_run(m, ins, consts, outs)          forward; outs[k] borrowed from the session
  *   tu_gradcheck(m, ins, consts, eps, atol, rtol)
  *                                         checks backward against central finite
@@ -66,12 +68,14 @@ static inline gb_tensor *tu_random(int ndim, const int64_t *dims, float lo, floa
 	return t;
 }
 
-static inline gb_model *tu_single(const char *op, int n_in, const gb_tensor *const *ins, const int *consts,
-                                  int n_out, const gb_attr *attrs, int n_attrs, gb_error *err)
+static inline gb_model *tu_single_opset(int64_t opset, const char *op, int n_in, const gb_tensor *const *ins,
+                                        const int *consts, int n_out, const gb_attr *attrs, int n_attrs,
+                                        gb_error *err)
 {
 	gb_model *m = NULL;
 	if (gb_model_new_empty("test", &m, err) != GB_OK)
 		return NULL;
+	m->opset = opset;
 	int in_ids[16], out_ids[16], graph_in[16], n_graph_in = 0;
 	for (int k = 0; k < n_in; k++) {
 		if (!ins[k]) {
@@ -105,6 +109,12 @@ static inline gb_model *tu_single(const char *op, int n_in, const gb_tensor *con
 fail:
 	gb_model_free(m);
 	return NULL;
+}
+
+static inline gb_model *tu_single(const char *op, int n_in, const gb_tensor *const *ins, const int *consts,
+                                  int n_out, const gb_attr *attrs, int n_attrs, gb_error *err)
+{
+	return tu_single_opset(0, op, n_in, ins, consts, n_out, attrs, n_attrs, err);
 }
 
 /* Sets the graph inputs (the non-const, non-NULL ins, in order). */
