@@ -185,6 +185,7 @@ static inline int tu_gradcheck(const gb_model *m, int n_in, gb_tensor *const *in
 	gb_session *s = NULL;
 	int bad = 0, n_out = gb_model_n_outputs(m);
 	gb_tensor *seeds[16] = {0};
+	double *analytics[16] = {0};
 	if (gb_session_new(m, &s, &err) != GB_OK || tu_set_inputs(s, n_in, (const gb_tensor *const *)ins, consts, &err) ||
 	    gb_session_forward(s, &err) != GB_OK) {
 		fprintf(stderr, "gradcheck: %s\n", err.msg);
@@ -201,7 +202,7 @@ static inline int tu_gradcheck(const gb_model *m, int n_in, gb_tensor *const *in
 		bad = 1;
 		goto done;
 	}
-	/* Copy the analytic gradients: later forward passes invalidate them. */
+	/* Copy all the analytic gradients first: the forward passes below invalidate them. */
 	for (int k = 0; k < n_in; k++) {
 		if (!ins[k] || ins[k]->dtype != GB_DTYPE_F32)
 			continue;
@@ -209,9 +210,17 @@ static inline int tu_gradcheck(const gb_model *m, int n_in, gb_tensor *const *in
 		snprintf(name, sizeof name, "in%d", k);
 		const gb_tensor *g = gb_session_grad(s, name);
 		int64_t n = gb_tensor_numel(ins[k]);
-		double *analytic = calloc((size_t)(n ? n : 1), sizeof(double));
+		analytics[k] = calloc((size_t)(n ? n : 1), sizeof(double));
 		for (int64_t i = 0; g && i < n; i++)
-			analytic[i] = ((const float *)g->data)[i];
+			analytics[k][i] = ((const float *)g->data)[i];
+	}
+	for (int k = 0; k < n_in; k++) {
+		if (!ins[k] || ins[k]->dtype != GB_DTYPE_F32)
+			continue;
+		char name[32];
+		snprintf(name, sizeof name, "in%d", k);
+		int64_t n = gb_tensor_numel(ins[k]);
+		const double *analytic = analytics[k];
 		/* An initializer is perturbed in the model itself; an input through set_input. */
 		float *x = (consts && consts[k]) ? (float *)m->values[gb_model_find_value(m, name)].init->data
 		                                 : (float *)ins[k]->data;
@@ -247,9 +256,10 @@ static inline int tu_gradcheck(const gb_model *m, int n_in, gb_tensor *const *in
 		}
 		if (!(consts && consts[k]))
 			gb_session_set_input(s, input_index, ins[k], &err);
-		free(analytic);
 	}
 done:
+	for (int k = 0; k < n_in; k++)
+		free(analytics[k]);
 	for (int k = 0; k < n_out; k++)
 		gb_tensor_free(seeds[k]);
 	gb_session_free(s);
