@@ -481,3 +481,25 @@ Test(argmax, bad_and_unsupported)
 	gb_model_free(m);
 	gb_tensor_free(ins[0]);
 }
+
+Test(reduce, max_propagates_nan)
+{
+	int64_t dims[2] = {2, 3};
+	gb_tensor *ins[1] = {tu_tensor(GB_DTYPE_F32, 2, dims, (float[]){1, NAN, 3, 4, 5, 6})};
+	for (int64_t axis = 0; axis < 2; axis++) {
+		int64_t axes[1] = {axis};
+		gb_attr a[1] = {attr_ints("axes", 1, axes)};
+		gb_error err = {0};
+		gb_model *m = tu_single_opset(13, "ReduceMax", 1, (const gb_tensor *const *)ins, NULL, 1, a, 1, &err);
+		gb_tensor *outs[1] = {0};
+		cr_assert_eq(tu_run(m, 1, (const gb_tensor *const *)ins, NULL, outs, &err), GB_OK, "%s", err.msg);
+		const float *y = outs[0]->data;
+		if (axis == 0)
+			cr_assert(y[0] == 4 && isnan(y[1]) && y[2] == 6);
+		else
+			cr_assert(isnan(y[0]) && y[1] == 6);
+		gb_tensor_free(outs[0]);
+		gb_model_free(m);
+	}
+	gb_tensor_free(ins[0]);
+}

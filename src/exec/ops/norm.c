@@ -51,6 +51,40 @@ static int output_bound(const gb_node *node, int k)
 	return k < node->n_outputs && node->outputs[k] >= 0;
 }
 
+/* ---- double-precision sums ---------------------------------------------------------- */
+
+/* Σ x in double, in four lanes so that the adds do not wait on each other. */
+static double sum_d(const float *x, int64_t n)
+{
+	double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+	int64_t j = 0;
+	for (; j + 4 <= n; j += 4) {
+		a0 += x[j];
+		a1 += x[j + 1];
+		a2 += x[j + 2];
+		a3 += x[j + 3];
+	}
+	for (; j < n; j++)
+		a0 += x[j];
+	return (a0 + a1) + (a2 + a3);
+}
+
+/* Σ g (x - mu) in double, four lanes. */
+static double sum_prod_dev_d(const float *g, const float *x, double mu, int64_t n)
+{
+	double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+	int64_t j = 0;
+	for (; j + 4 <= n; j += 4) {
+		a0 += (double)g[j] * (x[j] - mu);
+		a1 += (double)g[j + 1] * (x[j + 1] - mu);
+		a2 += (double)g[j + 2] * (x[j + 2] - mu);
+		a3 += (double)g[j + 3] * (x[j + 3] - mu);
+	}
+	for (; j < n; j++)
+		a0 += (double)g[j] * (x[j] - mu);
+	return (a0 + a1) + (a2 + a3);
+}
+
 /* ---- BatchNormalization ------------------------------------------------------------ */
 
 typedef struct batchnorm_params {
@@ -179,15 +213,16 @@ static gb_status batchnorm_backward(gb_exec *x, const gb_node *node, gb_error *e
 	for (int k = 0; k < 5; k++)
 		gin[k] = gb_gin(x, node, k);
 	float *gx = gin[0] ? gin[0]->data : NULL;
+	int want_stats = gin[1] || gin[2] || gin[3] || gin[4];
 	for (int64_t c = 0; c < C; c++) {
 		double r = 1.0 / sqrt((double)var[c] + (double)p->epsilon);
 		float a = (float)((double)scale[c] * r), mu = mean[c];
 		double sum_g = 0.0, sum_gxc = 0.0; /* Σ gy and Σ gy (x - mean) over the channel */
 		for (int64_t n = 0; n < N; n++) {
 			const float *xr = xd + (n * C + c) * inner, *gr = gy + (n * C + c) * inner;
-			for (int64_t i = 0; i < inner; i++) {
-				sum_g += gr[i];
-				sum_gxc += (double)gr[i] * (double)(xr[i] - mu);
+			if (want_stats) {
+				sum_g += sum_d(gr, inner);
+				sum_gxc += sum_prod_dev_d(gr, xr, mu, inner);
 			}
 			if (gx) {
 				float *gxr = gx + (n * C + c) * inner;
@@ -236,59 +271,59 @@ static gb_status layernorm_prepare(gb_model *m, gb_node *node, gb_error *err)
 }
 
 /* How Scale or B reaches element i = (row, j) of X seen as (outer, inner):
- * p[j * step] (step 0: one value), or p[map[i]] for a general broadcast. */
+ * p[j], or p[map[i]] for a broadcast that varies along the outer dims. */
 typedef struct bcast {
 	const float *p;
-	int64_t step;
 	int64_t *map; /* (outer * inner), or NULL */
 } bcast;
 
 static inline int64_t bcast_at(const bcast *b, int64_t i, int64_t j)
 {
-	return b->map ? b->map[i] : j * b->step;
+	return b->map ? b->map[i] : j;
 }
 
-/* Sets b for input k (absent: the constant *fill). */
+/* Sets b for input k; an absent input becomes inner copies of fill. */
 static gb_status layernorm_bcast(gb_exec *x, const gb_node *node, int k, const gb_tensor *X, int axis,
-                                 const float *fill, bcast *b, gb_error *err)
+                                 int64_t inner, float fill, bcast *b, gb_error *err)
 {
 	const gb_model *m = gb_exec_model(x);
 	const gb_tensor *P = gb_in(x, node, k);
 	b->map = NULL;
 	if (!P) {
-		b->p = fill;
-		b->step = 0;
+		float *c = gb_scratch(x, (size_t)(inner ? inner : 1) * sizeof *c); // (inner)
+		if (!c)
+			return no_memory(x, node, err);
+		for (int64_t j = 0; j < inner; j++)
+			c[j] = fill;
+		b->p = c;
 		return GB_OK;
 	}
 	if (P->dtype != GB_DTYPE_F32)
 		return gb_dtype_unsupported(x, node, P, err);
 	const char *name = k == 1 ? "Scale" : "B";
-	int64_t pdims[GB_MAX_DIMS], pstride[GB_MAX_DIMS]; /* aligned to X's dims, right-justified */
 	for (int i = 0; i < P->ndim - X->ndim; i++)
 		if (P->dims[i] != 1)
 			return gb_node_error(err, m, node, GB_STATUS_UNSUPPORTED,
 			                     "input '%s' has more dims than X and would broadcast Y to a larger shape", name);
+	int64_t pstride[GB_MAX_DIMS]; /* P's stride along each of X's dims (right-aligned), 0 where broadcast */
 	int only_normalised = 1;
 	int64_t stride = 1;
 	for (int d = X->ndim - 1; d >= 0; d--) {
 		int pd = P->ndim - X->ndim + d;
-		pdims[d] = pd >= 0 ? P->dims[pd] : 1;
-		if (pdims[d] != X->dims[d] && pdims[d] != 1)
-			return gb_node_error(err, m, node,
-			                     X->dims[d] == 1 ? GB_STATUS_UNSUPPORTED : GB_STATUS_BAD_FILE,
+		int64_t size = pd >= 0 ? P->dims[pd] : 1;
+		if (size != X->dims[d] && size != 1)
+			return gb_node_error(err, m, node, X->dims[d] == 1 ? GB_STATUS_UNSUPPORTED : GB_STATUS_BAD_FILE,
 			                     "input '%s' (dim %d of size %lld) does not broadcast to X (size %lld)%s", name, d,
-			                     (long long)pdims[d], (long long)X->dims[d],
+			                     (long long)size, (long long)X->dims[d],
 			                     X->dims[d] == 1 ? " without enlarging Y" : "");
-		pstride[d] = pdims[d] == 1 ? 0 : stride;
-		stride *= pdims[d];
-		if ((d < axis && pdims[d] != 1) || (d >= axis && pdims[d] != X->dims[d]))
+		pstride[d] = size == 1 ? 0 : stride;
+		stride *= size;
+		if ((d < axis && size != 1) || (d >= axis && size != X->dims[d]))
 			only_normalised = 0;
 	}
 	b->p = P->data;
-	if (only_normalised) {
-		b->step = 1;
+	if (only_normalised)
 		return GB_OK;
-	}
 	/* General broadcast: an offset per element of X. */
 	int64_t n = gb_numel(X);
 	b->map = gb_scratch(x, (size_t)(n ? n : 1) * sizeof *b->map);
@@ -315,8 +350,6 @@ typedef struct layernorm_geom {
 	bcast scale, bias;
 } layernorm_geom;
 
-static const float layernorm_one = 1.0f, layernorm_zero = 0.0f;
-
 static gb_status layernorm_geometry(gb_exec *x, const gb_node *node, layernorm_geom *g, gb_error *err)
 {
 	const layernorm_params *p = node->params;
@@ -335,25 +368,34 @@ static gb_status layernorm_geometry(gb_exec *x, const gb_node *node, layernorm_g
 			g->inner *= X->dims[d];
 		g->stat_dims[d] = d < g->axis ? X->dims[d] : 1;
 	}
-	gb_status st = layernorm_bcast(x, node, 1, X, g->axis, &layernorm_one, &g->scale, err);
+	gb_status st = layernorm_bcast(x, node, 1, X, g->axis, g->inner, 1.0f, &g->scale, err);
 	if (st == GB_OK)
-		st = layernorm_bcast(x, node, 2, X, g->axis, &layernorm_zero, &g->bias, err);
+		st = layernorm_bcast(x, node, 2, X, g->axis, g->inner, 0.0f, &g->bias, err);
 	return st;
 }
 
-/* Mean and 1 / sqrt(var + eps) of one row, in double. */
-static void row_stats(const float *xr, int64_t n, float epsilon, double *mean, double *inv_std)
+/* Mean and 1 / sqrt(var + eps) of one row, in one pass: Σx and Σx² in
+ * double (x² of a float is exact there), var = E[x²] - mean², which loses
+ * nothing that float output could show unless |mean| / std exceeds ~1e4. */
+static void row_stats(const float *x, int64_t n, float epsilon, double *mean, double *inv_std)
 {
-	double sum = 0.0;
-	for (int64_t j = 0; j < n; j++)
-		sum += xr[j];
-	double mu = n ? sum / (double)n : 0.0, ss = 0.0;
-	for (int64_t j = 0; j < n; j++) {
-		double dv = (double)xr[j] - mu;
-		ss += dv * dv;
+	double s0 = 0.0, s1 = 0.0, q0 = 0.0, q1 = 0.0;
+	int64_t j = 0;
+	for (; j + 2 <= n; j += 2) {
+		double a = x[j], b = x[j + 1];
+		s0 += a;
+		s1 += b;
+		q0 += a * a;
+		q1 += b * b;
 	}
+	for (; j < n; j++) {
+		s0 += x[j];
+		q0 += (double)x[j] * x[j];
+	}
+	double mu = n ? (s0 + s1) / (double)n : 0.0;
+	double var = n ? (q0 + q1) / (double)n - mu * mu : 0.0;
 	*mean = mu;
-	*inv_std = 1.0 / sqrt((n ? ss / (double)n : 0.0) + (double)epsilon);
+	*inv_std = 1.0 / sqrt((var > 0.0 ? var : 0.0) + (double)epsilon);
 }
 
 static gb_status layernorm_forward(gb_exec *x, const gb_node *node, gb_error *err)
@@ -382,7 +424,7 @@ static gb_status layernorm_forward(gb_exec *x, const gb_node *node, gb_error *er
 	}
 	const float *xd = X->data; // (outer, inner)
 	float *yd = Y->data;       // (outer, inner)
-	int fast = !g.scale.map && !g.bias.map && g.scale.step == 1 && g.bias.step == 1;
+	const float *sp = g.scale.p, *bp = g.bias.p;
 	for (int64_t o = 0; o < g.outer; o++) {
 		const float *xr = xd + o * g.inner;
 		float *yr = yd + o * g.inner;
@@ -393,14 +435,13 @@ static gb_status layernorm_forward(gb_exec *x, const gb_node *node, gb_error *er
 		if (inv_out)
 			inv_out[o] = (float)r;
 		const float fmu = (float)mu, fr = (float)r;
-		if (fast) {
-			const float *s = g.scale.p, *b = g.bias.p;
+		if (!g.scale.map && !g.bias.map) {
 			for (int64_t j = 0; j < g.inner; j++)
-				yr[j] = (xr[j] - fmu) * fr * s[j] + b[j];
+				yr[j] = (xr[j] - fmu) * fr * sp[j] + bp[j];
 		} else {
 			for (int64_t j = 0; j < g.inner; j++) {
 				int64_t i = o * g.inner + j;
-				yr[j] = (xr[j] - fmu) * fr * g.scale.p[bcast_at(&g.scale, i, j)] + g.bias.p[bcast_at(&g.bias, i, j)];
+				yr[j] = (xr[j] - fmu) * fr * sp[bcast_at(&g.scale, i, j)] + bp[bcast_at(&g.bias, i, j)];
 			}
 		}
 	}
@@ -411,7 +452,7 @@ static gb_status layernorm_forward(gb_exec *x, const gb_node *node, gb_error *er
  * With xhat = (x - mu) r, y = xhat s + b over a row of n:
  *   dx = r (gxhat - mean(gxhat) - xhat mean(gxhat xhat)),  gxhat = gy s
  * plus, from the Mean output, gmean / n, and from InvStdDev (dr/dx = -r^2 xhat / n),
- * -ginv r^2 xhat / n.
+ * -ginv r^2 xhat / n. So dx = r gxhat + c0 + c1 xhat per row.
  */
 static gb_status layernorm_backward(gb_exec *x, const gb_node *node, gb_error *err)
 {
@@ -423,39 +464,77 @@ static gb_status layernorm_backward(gb_exec *x, const gb_node *node, gb_error *e
 	const gb_tensor *GY = gb_gout(x, node, 0), *GM = gb_gout(x, node, 1), *GR = gb_gout(x, node, 2);
 	gb_tensor *GX = gb_gin(x, node, 0), *GS = gb_gin(x, node, 1), *GBias = gb_gin(x, node, 2);
 	const float *xd = gb_in(x, node, 0)->data; // (outer, inner)
-	float *gxhat = gb_scratch(x, (size_t)(g.inner ? g.inner : 1) * sizeof(float)); // (inner)
-	if (!gxhat)
+	float *gs = GS ? GS->data : NULL, *gbias = GBias ? GBias->data : NULL;
+	float *xhat = gb_scratch(x, (size_t)(g.inner ? g.inner : 1) * 2 * sizeof(float)); // (2, inner)
+	if (!xhat)
 		return no_memory(x, node, err);
+	float *gxhat = xhat + g.inner;
+	const int direct = !g.scale.map && !g.bias.map;
 	const double n = (double)g.inner;
 	for (int64_t o = 0; o < g.outer; o++) {
 		const float *xr = xd + o * g.inner;
 		const float *gy = GY ? (const float *)GY->data + o * g.inner : NULL;
 		double mu, r;
 		row_stats(xr, g.inner, p->epsilon, &mu, &r);
+		const float fmu = (float)mu, fr = (float)r;
 		double sum_gxhat = 0.0, sum_gxhat_xhat = 0.0;
-		for (int64_t j = 0; j < g.inner && gy; j++) {
-			int64_t i = o * g.inner + j;
-			double xhat = ((double)xr[j] - mu) * r;
-			gxhat[j] = gy[j] * g.scale.p[bcast_at(&g.scale, i, j)];
-			sum_gxhat += gxhat[j];
-			sum_gxhat_xhat += gxhat[j] * xhat;
-			if (GS)
-				((float *)GS->data)[bcast_at(&g.scale, i, j)] += (float)(gy[j] * xhat);
-			if (GBias)
-				((float *)GBias->data)[bcast_at(&g.bias, i, j)] += gy[j];
+		if (gy && direct) {
+			/* One fused pass; two lanes per sum keep the double adds overlapping. */
+			const float *sp = g.scale.p;
+			double s0 = 0.0, s1 = 0.0, t0 = 0.0, t1 = 0.0;
+			int64_t j = 0;
+			for (; j + 2 <= g.inner; j += 2) {
+				float h0 = (xr[j] - fmu) * fr, h1 = (xr[j + 1] - fmu) * fr;
+				float e0 = gy[j] * sp[j], e1 = gy[j + 1] * sp[j + 1];
+				xhat[j] = h0;
+				xhat[j + 1] = h1;
+				gxhat[j] = e0;
+				gxhat[j + 1] = e1;
+				s0 += e0;
+				s1 += e1;
+				t0 += (double)e0 * h0;
+				t1 += (double)e1 * h1;
+			}
+			for (; j < g.inner; j++) {
+				xhat[j] = (xr[j] - fmu) * fr;
+				gxhat[j] = gy[j] * sp[j];
+				s0 += gxhat[j];
+				t0 += (double)gxhat[j] * xhat[j];
+			}
+			sum_gxhat = s0 + s1;
+			sum_gxhat_xhat = t0 + t1;
+			if (gs)
+				for (j = 0; j < g.inner; j++)
+					gs[j] += gy[j] * xhat[j];
+			if (gbias)
+				for (j = 0; j < g.inner; j++)
+					gbias[j] += gy[j];
+		} else {
+			for (int64_t j = 0; j < g.inner; j++)
+				xhat[j] = (xr[j] - fmu) * fr;
+			for (int64_t j = 0; j < g.inner && gy; j++) {
+				int64_t i = o * g.inner + j;
+				gxhat[j] = gy[j] * g.scale.p[bcast_at(&g.scale, i, j)];
+				sum_gxhat += gxhat[j];
+				sum_gxhat_xhat += (double)gxhat[j] * xhat[j];
+				if (gs)
+					gs[bcast_at(&g.scale, i, j)] += gy[j] * xhat[j];
+				if (gbias)
+					gbias[bcast_at(&g.bias, i, j)] += gy[j];
+			}
 		}
 		if (!GX)
 			continue;
 		double gmean = GM ? ((const float *)GM->data)[o] : 0.0, ginv = GR ? ((const float *)GR->data)[o] : 0.0;
-		double mean_gxhat = sum_gxhat / n, mean_gxhat_xhat = sum_gxhat_xhat / n;
+		const float c0 = (float)(gmean / n - r * sum_gxhat / n);
+		const float c1 = (float)(-r * sum_gxhat_xhat / n - ginv * r * r / n);
 		float *gx = (float *)GX->data + o * g.inner;
-		for (int64_t j = 0; j < g.inner; j++) {
-			double xhat = ((double)xr[j] - mu) * r;
-			double d = gmean / n - ginv * r * r * xhat / n;
-			if (gy)
-				d += r * (gxhat[j] - mean_gxhat - xhat * mean_gxhat_xhat);
-			gx[j] += (float)d;
-		}
+		if (gy)
+			for (int64_t j = 0; j < g.inner; j++)
+				gx[j] += fr * gxhat[j] + c0 + c1 * xhat[j];
+		else
+			for (int64_t j = 0; j < g.inner; j++)
+				gx[j] += c0 + c1 * xhat[j];
 	}
 	return GB_OK;
 }

@@ -49,6 +49,8 @@ typedef struct pool_dim {
 	int64_t in, out, kernel, stride, dilation, pad_begin, pad_end;
 	int64_t *tap_lo, *tap_hi; /* (out) taps [lo, hi) lie inside the input */
 	int64_t *padded;          /* (out) taps inside the padded input */
+	int64_t k_lo, k_hi;       /* taps inside the input for some output */
+	int64_t *out_lo, *out_hi; /* (k_hi - k_lo) outputs [lo, hi) whose tap k_lo + i is inside */
 } pool_dim;
 
 typedef struct pool_geom {
@@ -228,6 +230,31 @@ static int dim_taps(gb_exec *x, pool_dim *d)
 		d->tap_hi[o] = hi < d->kernel ? hi : d->kernel;
 		d->padded[o] = ph < d->kernel ? ph : d->kernel;
 	}
+	/* The transpose, by tap: bounded by the input size, not the kernel's. */
+	d->k_lo = d->kernel;
+	d->k_hi = 0;
+	for (int64_t o = 0; o < d->out; o++) {
+		if (d->tap_lo[o] < d->k_lo)
+			d->k_lo = d->tap_lo[o];
+		if (d->tap_hi[o] > d->k_hi)
+			d->k_hi = d->tap_hi[o];
+	}
+	if (d->k_hi < d->k_lo)
+		d->k_hi = d->k_lo;
+	size_t kbytes = (size_t)(d->k_hi - d->k_lo + 1) * sizeof(int64_t);
+	d->out_lo = gb_scratch(x, kbytes);
+	d->out_hi = gb_scratch(x, kbytes);
+	if (!d->out_lo || !d->out_hi)
+		return 0;
+	for (int64_t k = d->k_lo; k < d->k_hi; k++) {
+		int64_t off = k * d->dilation - d->pad_begin; /* tap k of output o sits at o * stride + off */
+		int64_t lo = off >= 0 ? 0 : (-off + d->stride - 1) / d->stride;
+		int64_t hi = d->in - off > 0 ? (d->in - off + d->stride - 1) / d->stride : 0;
+		lo = lo < d->out ? lo : d->out;
+		hi = hi < d->out ? hi : d->out;
+		d->out_lo[k - d->k_lo] = lo;
+		d->out_hi[k - d->k_lo] = hi > lo ? hi : lo;
+	}
 	return 1;
 }
 
@@ -278,89 +305,177 @@ static gb_status pool_geometry(gb_exec *x, const gb_node *node, const pool_param
 	return GB_OK;
 }
 
-/* ---- kernels -------------------------------------------------------------------- */
+/* ---- kernels --------------------------------------------------------------------
+ *
+ * The fast kernels build each output row (od, oh) tap row by tap row: for a
+ * tap (kd, kh) of the row's windows and a tap kw, the outputs whose tap kw is
+ * inside the input form one range (pool_dim.out_lo/out_hi), so the innermost
+ * loop runs over outputs with a fixed stride through the input row and tests
+ * nothing. Each output still sees its taps in the window's row-major order,
+ * so a strict > keeps the first maximum. Planes that hold a NaN go through
+ * the per-window max_window_arg instead, which lets the NaN win and stay.
+ */
 
-/* Max over each window of one plane: y (out_plane) gets the values (may be
- * NULL), arg (out_plane) the row-major offset of the first maximum in the
- * plane. */
-static void max_plane(const pool_geom *g, const float *x, float *y, int64_t *arg)
+static int has_nan(const float *x, int64_t n)
+{
+	int nan = 0;
+	for (int64_t i = 0; i < n; i++)
+		nan |= x[i] != x[i];
+	return nan;
+}
+
+/* Input offset (in the plane) of the start of tap row (kd, kh) of output row (od, oh). */
+static inline int64_t tap_row(const pool_geom *g, int64_t od, int64_t oh, int64_t kd, int64_t kh)
+{
+	const pool_dim *D = &g->d[0], *H = &g->d[1], *W = &g->d[2];
+	int64_t pd = od * D->stride - D->pad_begin + kd * D->dilation;
+	int64_t ph = oh * H->stride - H->pad_begin + kh * H->dilation;
+	return (pd * H->in + ph) * W->in;
+}
+
+/* Max of each window of a NaN-free plane into y (out_plane); with arg
+ * (out_plane), also the plane offset of the first maximum. */
+static void max_rows(const pool_geom *g, const float *x, float *y, int64_t *arg)
+{
+	const pool_dim *D = &g->d[0], *H = &g->d[1], *W = &g->d[2];
+	const int64_t s = W->stride;
+	for (int64_t od = 0; od < D->out; od++)
+		for (int64_t oh = 0; oh < H->out; oh++) {
+			float *yr = y + (od * H->out + oh) * W->out;
+			int64_t *ar = arg ? arg + (od * H->out + oh) * W->out : NULL;
+			for (int64_t ow = 0; ow < W->out; ow++)
+				yr[ow] = -INFINITY;
+			/* Until a larger value comes, the maximum is the first tap (all -inf). */
+			if (ar)
+				for (int64_t ow = 0; ow < W->out; ow++)
+					ar[ow] = tap_row(g, od, oh, D->tap_lo[od], H->tap_lo[oh]) + ow * s - W->pad_begin +
+					         W->tap_lo[ow] * W->dilation;
+			for (int64_t kd = D->tap_lo[od]; kd < D->tap_hi[od]; kd++)
+				for (int64_t kh = H->tap_lo[oh]; kh < H->tap_hi[oh]; kh++) {
+					const int64_t row = tap_row(g, od, oh, kd, kh);
+					const float *xr = x + row;
+					for (int64_t kw = W->k_lo; kw < W->k_hi; kw++) {
+						const int64_t off = kw * W->dilation - W->pad_begin;
+						const int64_t lo = W->out_lo[kw - W->k_lo], hi = W->out_hi[kw - W->k_lo];
+						if (!ar) {
+							for (int64_t ow = lo; ow < hi; ow++) {
+								float v = xr[ow * s + off];
+								yr[ow] = v > yr[ow] ? v : yr[ow];
+							}
+							continue;
+						}
+						for (int64_t ow = lo; ow < hi; ow++) {
+							/* Branch-free: the comparison is a coin flip on real data. */
+							float v = xr[ow * s + off], cur = yr[ow];
+							int64_t take = -(int64_t)(v > cur);
+							yr[ow] = v > cur ? v : cur;
+							ar[ow] = (ar[ow] & ~take) | ((row + ow * s + off) & take);
+						}
+					}
+				}
+		}
+}
+
+/* Window by window (any plane, NaN included): the plane offset of the first
+ * maximum of each window, a NaN counting as the maximum (arg: out_plane). */
+static void max_window_arg(const pool_geom *g, const float *x, int64_t *arg)
 {
 	const pool_dim *D = &g->d[0], *H = &g->d[1], *W = &g->d[2];
 	int64_t o = 0;
-	for (int64_t od = 0; od < D->out; od++) {
-		int64_t d0 = od * D->stride - D->pad_begin;
-		for (int64_t oh = 0; oh < H->out; oh++) {
-			int64_t h0 = oh * H->stride - H->pad_begin;
+	for (int64_t od = 0; od < D->out; od++)
+		for (int64_t oh = 0; oh < H->out; oh++)
 			for (int64_t ow = 0; ow < W->out; ow++, o++) {
-				int64_t w0 = ow * W->stride - W->pad_begin;
+				int64_t w0 = ow * W->stride - W->pad_begin, at = -1;
 				float best = -INFINITY;
-				int64_t at = -1;
-				for (int64_t kd = D->tap_lo[od]; kd < D->tap_hi[od]; kd++) {
-					int64_t pd = d0 + kd * D->dilation;
+				for (int64_t kd = D->tap_lo[od]; kd < D->tap_hi[od]; kd++)
 					for (int64_t kh = H->tap_lo[oh]; kh < H->tap_hi[oh]; kh++) {
-						int64_t row = (pd * H->in + h0 + kh * H->dilation) * W->in;
+						int64_t row = tap_row(g, od, oh, kd, kh) + w0;
 						for (int64_t kw = W->tap_lo[ow]; kw < W->tap_hi[ow]; kw++) {
-							int64_t pos = row + w0 + kw * W->dilation;
+							int64_t pos = row + kw * W->dilation;
 							float v = x[pos];
-							if (v > best || at < 0 || (v != v && best == best)) {
+							if (at < 0 || v > best || (v != v && best == best)) {
 								best = v;
 								at = pos;
 							}
 						}
 					}
-				}
-				if (y)
-					y[o] = best;
 				arg[o] = at;
 			}
-		}
+}
+
+/* Values (y) and first-maximum offsets (arg) of each window of one plane
+ * (both out_plane). */
+static void max_plane(const pool_geom *g, const float *x, float *y, int64_t *arg)
+{
+	if (!has_nan(x, g->in_plane)) {
+		max_rows(g, x, y, arg);
+		return;
+	}
+	max_window_arg(g, x, arg);
+	for (int64_t o = 0; o < g->out_plane; o++)
+		y[o] = x[arg[o]];
+}
+
+/* The divisor of each output of row (od, oh): inv (W->out) gets 1 / count. */
+static void avg_inv_counts(const pool_geom *g, int include_pad, int64_t od, int64_t oh, float *inv)
+{
+	const pool_dim *D = &g->d[0], *H = &g->d[1], *W = &g->d[2];
+	int64_t dh = include_pad ? D->padded[od] * H->padded[oh]
+	                         : (D->tap_hi[od] - D->tap_lo[od]) * (H->tap_hi[oh] - H->tap_lo[oh]);
+	for (int64_t ow = 0; ow < W->out; ow++) {
+		int64_t w = include_pad ? W->padded[ow] : W->tap_hi[ow] - W->tap_lo[ow];
+		inv[ow] = (float)(1.0 / (double)(dh * w));
 	}
 }
 
-/* The divisor of output (od, oh, ow). */
-static float avg_count(const pool_geom *g, int include_pad, int64_t od, int64_t oh, int64_t ow)
+/* Average of each window of one plane into y (out_plane); inv: W->out floats. */
+static void avg_rows(const pool_geom *g, int include_pad, const float *x, float *y, float *inv)
 {
 	const pool_dim *D = &g->d[0], *H = &g->d[1], *W = &g->d[2];
-	if (include_pad)
-		return (float)(D->padded[od] * H->padded[oh] * W->padded[ow]);
-	return (float)((D->tap_hi[od] - D->tap_lo[od]) * (H->tap_hi[oh] - H->tap_lo[oh]) *
-	               (W->tap_hi[ow] - W->tap_lo[ow]));
-}
-
-/* Average over each window of one plane (gy == NULL), or its backward:
- * gx += the spread of gy (y unused). */
-static void avg_plane(const pool_geom *g, int include_pad, const float *x, float *y, const float *gy, float *gx)
-{
-	const pool_dim *D = &g->d[0], *H = &g->d[1], *W = &g->d[2];
-	int64_t o = 0;
-	for (int64_t od = 0; od < D->out; od++) {
-		int64_t d0 = od * D->stride - D->pad_begin;
+	const int64_t s = W->stride;
+	for (int64_t od = 0; od < D->out; od++)
 		for (int64_t oh = 0; oh < H->out; oh++) {
-			int64_t h0 = oh * H->stride - H->pad_begin;
-			for (int64_t ow = 0; ow < W->out; ow++, o++) {
-				int64_t w0 = ow * W->stride - W->pad_begin;
-				float count = avg_count(g, include_pad, od, oh, ow);
-				float share = gy ? gy[o] / count : 0.0f;
-				float sum = 0.0f;
-				for (int64_t kd = D->tap_lo[od]; kd < D->tap_hi[od]; kd++) {
-					int64_t pd = d0 + kd * D->dilation;
-					for (int64_t kh = H->tap_lo[oh]; kh < H->tap_hi[oh]; kh++) {
-						int64_t row = (pd * H->in + h0 + kh * H->dilation) * W->in + w0;
-						int64_t lo = W->tap_lo[ow], hi = W->tap_hi[ow], dw = W->dilation;
-						if (gy) {
-							for (int64_t kw = lo; kw < hi; kw++)
-								gx[row + kw * dw] += share;
-						} else {
-							for (int64_t kw = lo; kw < hi; kw++)
-								sum += x[row + kw * dw];
-						}
+			float *yr = y + (od * H->out + oh) * W->out;
+			for (int64_t ow = 0; ow < W->out; ow++)
+				yr[ow] = 0.0f;
+			for (int64_t kd = D->tap_lo[od]; kd < D->tap_hi[od]; kd++)
+				for (int64_t kh = H->tap_lo[oh]; kh < H->tap_hi[oh]; kh++) {
+					const float *xr = x + tap_row(g, od, oh, kd, kh);
+					for (int64_t kw = W->k_lo; kw < W->k_hi; kw++) {
+						const int64_t off = kw * W->dilation - W->pad_begin;
+						const int64_t lo = W->out_lo[kw - W->k_lo], hi = W->out_hi[kw - W->k_lo];
+						for (int64_t ow = lo; ow < hi; ow++)
+							yr[ow] += xr[ow * s + off];
 					}
 				}
-				if (!gy)
-					y[o] = sum / count;
-			}
+			avg_inv_counts(g, include_pad, od, oh, inv);
+			for (int64_t ow = 0; ow < W->out; ow++)
+				yr[ow] *= inv[ow];
 		}
-	}
+}
+
+/* gx (in_plane) += each gy (out_plane) spread evenly over its window; share: W->out floats. */
+static void avg_rows_backward(const pool_geom *g, int include_pad, const float *gy, float *gx, float *share)
+{
+	const pool_dim *D = &g->d[0], *H = &g->d[1], *W = &g->d[2];
+	const int64_t s = W->stride;
+	for (int64_t od = 0; od < D->out; od++)
+		for (int64_t oh = 0; oh < H->out; oh++) {
+			const float *gyr = gy + (od * H->out + oh) * W->out;
+			avg_inv_counts(g, include_pad, od, oh, share);
+			for (int64_t ow = 0; ow < W->out; ow++)
+				share[ow] *= gyr[ow];
+			for (int64_t kd = D->tap_lo[od]; kd < D->tap_hi[od]; kd++)
+				for (int64_t kh = H->tap_lo[oh]; kh < H->tap_hi[oh]; kh++) {
+					float *gxr = gx + tap_row(g, od, oh, kd, kh);
+					for (int64_t kw = W->k_lo; kw < W->k_hi; kw++) {
+						const int64_t off = kw * W->dilation - W->pad_begin;
+						const int64_t lo = W->out_lo[kw - W->k_lo], hi = W->out_hi[kw - W->k_lo];
+						for (int64_t ow = lo; ow < hi; ow++)
+							gxr[ow * s + off] += share[ow];
+					}
+				}
+		}
 }
 
 /* Converts a row-major offset within a plane to the column-major one
@@ -390,12 +505,15 @@ static gb_status pool_forward(gb_exec *x, const gb_node *node, gb_error *err)
 	const float *xd = X->data; // (N*C, in_plane)
 	float *yd = Y->data;       // (N*C, out_plane)
 	if (!p->is_max) {
+		float *inv = gb_scratch(x, (size_t)(g.d[2].out ? g.d[2].out : 1) * sizeof *inv); // (W out)
+		if (!inv)
+			return gb_node_error(err, gb_exec_model(x), node, GB_STATUS_NOMEM, "out of memory");
 		for (int64_t c = 0; c < g.planes; c++)
-			avg_plane(&g, p->count_include_pad, xd + c * g.in_plane, yd + c * g.out_plane, NULL, NULL);
+			avg_rows(&g, p->count_include_pad, xd + c * g.in_plane, yd + c * g.out_plane, inv);
 		return GB_OK;
 	}
 	int want_indices = node->n_outputs > 1 && node->outputs[1] >= 0;
-	int64_t *idx = NULL; // (N*C, out_plane)
+	int64_t *idx; // (N*C, out_plane) with Indices, else (out_plane) for NaN planes
 	if (want_indices) {
 		gb_tensor *I = gb_out(x, node, 1, GB_DTYPE_I64, X->ndim, out_dims, err);
 		if (!I)
@@ -407,10 +525,17 @@ static gb_status pool_forward(gb_exec *x, const gb_node *node, gb_error *err)
 			return gb_node_error(err, gb_exec_model(x), node, GB_STATUS_NOMEM, "out of memory");
 	}
 	for (int64_t c = 0; c < g.planes; c++) {
-		int64_t *arg = want_indices ? idx + c * g.out_plane : idx;
-		max_plane(&g, xd + c * g.in_plane, yd + c * g.out_plane, arg);
-		if (!want_indices)
+		const float *xc = xd + c * g.in_plane;
+		float *yc = yd + c * g.out_plane;
+		if (!want_indices) {
+			if (has_nan(xc, g.in_plane))
+				max_plane(&g, xc, yc, idx); /* idx: this plane's scratch */
+			else
+				max_rows(&g, xc, yc, NULL);
 			continue;
+		}
+		int64_t *arg = idx + c * g.out_plane;
+		max_plane(&g, xc, yc, arg);
 		/* ONNX Indices flatten the whole input tensor, planes included. */
 		for (int64_t o = 0; o < g.out_plane; o++)
 			arg[o] = c * g.in_plane + (p->storage_order ? column_major(&g, arg[o]) : arg[o]);
@@ -434,15 +559,20 @@ static gb_status pool_backward(gb_exec *x, const gb_node *node, gb_error *err)
 	const float *xd = X->data, *gy = GY->data; // (N*C, in_plane), (N*C, out_plane)
 	float *gx = GX->data;                      // (N*C, in_plane)
 	if (!p->is_max) {
+		float *share = gb_scratch(x, (size_t)(g.d[2].out ? g.d[2].out : 1) * sizeof *share); // (W out)
+		if (!share)
+			return gb_node_error(err, gb_exec_model(x), node, GB_STATUS_NOMEM, "out of memory");
 		for (int64_t c = 0; c < g.planes; c++)
-			avg_plane(&g, p->count_include_pad, NULL, NULL, gy + c * g.out_plane, gx + c * g.in_plane);
+			avg_rows_backward(&g, p->count_include_pad, gy + c * g.out_plane, gx + c * g.in_plane, share);
 		return GB_OK;
 	}
-	int64_t *arg = gb_scratch(x, (size_t)(g.out_plane ? g.out_plane : 1) * sizeof *arg); // (out_plane)
-	if (!arg)
+	size_t n = (size_t)(g.out_plane ? g.out_plane : 1);
+	int64_t *arg = gb_scratch(x, n * sizeof *arg); // (out_plane)
+	float *best = gb_scratch(x, n * sizeof *best);  // (out_plane)
+	if (!arg || !best)
 		return gb_node_error(err, gb_exec_model(x), node, GB_STATUS_NOMEM, "out of memory");
 	for (int64_t c = 0; c < g.planes; c++) {
-		max_plane(&g, xd + c * g.in_plane, NULL, arg);
+		max_plane(&g, xd + c * g.in_plane, best, arg);
 		float *gxc = gx + c * g.in_plane;
 		const float *gyc = gy + c * g.out_plane;
 		for (int64_t o = 0; o < g.out_plane; o++)

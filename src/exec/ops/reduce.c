@@ -237,6 +237,36 @@ static void sum_i64(const reduce_layout *L, const int64_t *x, uint64_t *acc)
 	}
 }
 
+static int has_nan(const float *x, int64_t n)
+{
+	int nan = 0;
+	for (int64_t i = 0; i < n; i++)
+		nan |= x[i] != x[i];
+	return nan;
+}
+
+/* best (out_numel, -inf on entry) = the maxima of a NaN-free x; plain
+ * compares that compile to maxss/maxps. */
+static void max_values_f32(const reduce_layout *L, const float *x, float *best)
+{
+	int64_t run = L->size[L->groups - 1], idx[GB_MAX_DIMS] = {0}, o = 0;
+	int last_reduced = L->reduced[L->groups - 1];
+	for (int64_t base = 0; base < L->numel; base += run) {
+		const float *xr = x + base;
+		if (last_reduced) {
+			float b = best[o];
+			for (int64_t j = 0; j < run; j++)
+				b = xr[j] > b ? xr[j] : b;
+			best[o] = b;
+		} else {
+			float *br = best + o;
+			for (int64_t j = 0; j < run; j++)
+				br[j] = xr[j] > br[j] ? xr[j] : br[j];
+		}
+		reduce_advance(L, idx, &o);
+	}
+}
+
 /* best (out_numel) and arg (out_numel, -1 on entry): the first maximum. */
 static void max_f32(const reduce_layout *L, const float *x, float *best, int64_t *arg)
 {
@@ -352,8 +382,10 @@ static gb_status reduce_forward(gb_exec *x, const gb_node *node, gb_error *err)
 			yd[o] = -INFINITY;
 			arg[o] = -1;
 		}
-		if (L.numel)
+		if (L.numel && has_nan(X->data, L.numel))
 			max_f32(&L, X->data, yd, arg);
+		else if (L.numel)
+			max_values_f32(&L, X->data, yd);
 		return GB_OK;
 	}
 	double *acc = gb_scratch(x, (size_t)(n_out ? n_out : 1) * sizeof *acc); // (out_numel)
