@@ -20,7 +20,7 @@ OPT     ?= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sani
 LDSAN   := -fsanitize=address,undefined
 else
 BUILD   ?= build
-OPT     ?= -O2 -g -march=x86-64-v2 -mtune=native
+OPT     ?= -O3 -g -march=x86-64-v2 -mtune=native
 LDSAN   :=
 endif
 

@@ -428,7 +428,19 @@ done:
 	return ok;
 }
 
-int main(void)
+/* With no arguments everything runs; otherwise only the parts named
+ * (sgemm, mlp, cnn), e.g. to profile one network. */
+static int wanted(int argc, char **argv, const char *part)
+{
+	if (argc < 2)
+		return 1;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], part) == 0)
+			return 1;
+	return 0;
+}
+
+int main(int argc, char **argv)
 {
 	int threads = openblas_get_num_threads();
 	int failed = 0;
@@ -438,8 +450,11 @@ int main(void)
 
 	const int B_MLP = 10000, B_CNN = 256;
 	printf("\nOpenBLAS cblas_sgemm\n");
-	double sgemm_mlp = bench_sgemm("sgemm_mlp", "10000x784 . (512x784)^T", B_MLP, 512, 784, 1);
-	double sgemm_square = bench_sgemm("sgemm_square", "2048x2048 . 2048x2048", 2048, 2048, 2048, 0);
+	double sgemm_mlp = 0, sgemm_square = 0;
+	if (wanted(argc, argv, "sgemm")) {
+		sgemm_mlp = bench_sgemm("sgemm_mlp", "10000x784 . (512x784)^T", B_MLP, 512, 784, 1);
+		sgemm_square = bench_sgemm("sgemm_square", "2048x2048 . 2048x2048", 2048, 2048, 2048, 0);
+	}
 
 	/* MLP 784-512-512-10: 2*B*(784*512 + 512*512 + 512*10) per forward. */
 	double mlp_flops = 2.0 * B_MLP * (784.0 * 512 + 512.0 * 512 + 512.0 * 10);
@@ -448,10 +463,14 @@ int main(void)
 	double mlp[2] = {0}, cnn[2] = {0};
 	int64_t mlp_in[2] = {B_MLP, 784}, cnn_in[4] = {B_CNN, 1, 28, 28};
 
-	printf("\nglassbox mlp 784-512-512-10 (Gemm+Relu), batch %d\n", B_MLP);
-	failed |= !bench_net("mlp", build_mlp, 2, mlp_in, 10, mlp_flops, check_mlp, mlp);
-	printf("\nglassbox cnn conv5x5(16)-relu-pool-conv5x5(32)-relu-pool-gemm(10), 28x28, batch %d\n", B_CNN);
-	failed |= !bench_net("cnn", build_cnn, 4, cnn_in, 10, cnn_flops, NULL, cnn);
+	if (wanted(argc, argv, "mlp")) {
+		printf("\nglassbox mlp 784-512-512-10 (Gemm+Relu), batch %d\n", B_MLP);
+		failed |= !bench_net("mlp", build_mlp, 2, mlp_in, 10, mlp_flops, check_mlp, mlp);
+	}
+	if (wanted(argc, argv, "cnn")) {
+		printf("\nglassbox cnn conv5x5(16)-relu-pool-conv5x5(32)-relu-pool-gemm(10), 28x28, batch %d\n", B_CNN);
+		failed |= !bench_net("cnn", build_cnn, 4, cnn_in, 10, cnn_flops, NULL, cnn);
+	}
 
 	printf("\nfraction of the sgemm rate (MLP shape / square)\n");
 	const char *names[4] = {"mlp_forward", "mlp_train", "cnn_forward", "cnn_train"};

@@ -316,14 +316,20 @@ static void im2col(const conv_geom *g, const float *x, float *col, int64_t ld)
 								continue;
 							}
 							const float *src = xc + (id * IH + oh * sh + offh) * IW; /* (IW) */
-							memset(dst, 0, (size_t)wlo * sizeof *dst);
+							/* Rows are short (OW is often 8–32): plain loops, not
+							 * three libc calls per row. */
+							for (int64_t ow = 0; ow < wlo; ow++)
+								dst[ow] = 0.0f;
 							if (sw == 1) {
-								memcpy(dst + wlo, src + wlo + offw, (size_t)(whi - wlo) * sizeof *dst);
+								const float *s1 = src + offw;
+								for (int64_t ow = wlo; ow < whi; ow++)
+									dst[ow] = s1[ow];
 							} else {
 								for (int64_t ow = wlo; ow < whi; ow++)
 									dst[ow] = src[ow * sw + offw];
 							}
-							memset(dst + whi, 0, (size_t)(OW - whi) * sizeof *dst);
+							for (int64_t ow = whi; ow < OW; ow++)
+								dst[ow] = 0.0f;
 						}
 					}
 				}

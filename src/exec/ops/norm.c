@@ -660,7 +660,7 @@ static gb_status softmax_run(gb_exec *x, const gb_node *node, const gb_tensor *X
 static gb_status softmax_forward(gb_exec *x, const gb_node *node, gb_error *err)
 {
 	const gb_tensor *X = gb_in(x, node, 0);
-	int64_t outer, L, inner;
+	int64_t outer = 1, L = 1, inner = 1;
 	gb_status st = softmax_geometry(x, node, X, &outer, &L, &inner, err);
 	if (st != GB_OK)
 		return st;
@@ -682,7 +682,7 @@ static gb_status softmax_backward(gb_exec *x, const gb_node *node, gb_error *err
 	gb_tensor *GX = gb_gin(x, node, 0);
 	if (!GY || !GX)
 		return GB_OK;
-	int64_t outer, L, inner;
+	int64_t outer = 1, L = 1, inner = 1;
 	gb_status st = softmax_geometry(x, node, X, &outer, &L, &inner, err);
 	if (st != GB_OK)
 		return st;
