@@ -262,6 +262,11 @@ gb_status gb_session_backward(gb_session *s, const gb_tensor *const *cotangents,
  * the next forward or backward. name as for gb_session_value, or a weight. */
 const gb_tensor *gb_session_grad(const gb_session *s, const char *name);
 const gb_tensor *gb_session_input_grad(const gb_session *s, int i);
+/* Whether backward computes gradients for the graph inputs and the values
+ * that depend on them alone (default: yes). Training needs only the weights'
+ * gradients and turns this off to skip that work; gb_session_input_grad then
+ * returns NULL. */
+void gb_session_want_input_grads(gb_session *s, int enabled);
 
 /* ------------------------------------------------------------------------ */
 /* Ops                                                                      */

@@ -34,6 +34,8 @@ struct gb_exec {
 	                      * changed it (data NULL when none did): the node's own backward
 	                      * must see its real output, consumers see the changed one */
 	unsigned char *want; /* [n_values]; gradient wanted (float, on a path from the outputs) */
+	unsigned char *live; /* [n_values]; depends on a float weight (used when input_grads is off) */
+	int no_input_grads;  /* gradients only for values that depend on a weight */
 	gb_tensor **inputs;  /* [n_inputs] caller's inputs (owned copies) */
 	int n_hooks;
 	hook *hooks;
@@ -158,8 +160,9 @@ gb_status gb_session_new(const gb_model *m, gb_session **out, gb_error *err)
 	x->grads = calloc(nv, sizeof *x->grads);
 	x->pre = calloc(nv, sizeof *x->pre);
 	x->want = calloc(nv, 1);
+	x->live = calloc(nv, 1);
 	x->inputs = calloc((size_t)(m->n_inputs ? m->n_inputs : 1), sizeof *x->inputs);
-	if (!x->vals || !x->grads || !x->pre || !x->want || !x->inputs) {
+	if (!x->vals || !x->grads || !x->pre || !x->want || !x->live || !x->inputs) {
 		gb_session_free(s);
 		return gb_fail(err, GB_STATUS_NOMEM, "out of memory");
 	}
@@ -196,6 +199,7 @@ void gb_session_free(gb_session *s)
 	free(x->grads);
 	free(x->pre);
 	free(x->want);
+	free(x->live);
 	gb_arena_release(&x->fwd);
 	gb_arena_release(&x->bwd);
 	free(s);
@@ -517,6 +521,31 @@ static void mark_wanted(gb_exec *x, const unsigned char *seeded)
 				x->want[v] = 1;
 		}
 	}
+	if (!x->no_input_grads)
+		return;
+	/* Keep only values that depend on a float weight: nothing upstream of
+	 * the weights' paths needs a gradient (the graph inputs, a Flatten of
+	 * them). */
+	memset(x->live, 0, (size_t)m->n_values);
+	for (int v = 0; v < m->n_values; v++)
+		x->live[v] = m->values[v].init && is_float(m->values[v].init->dtype);
+	for (int n = 0; n < m->n_nodes; n++) {
+		const gb_node *node = &m->nodes[n];
+		int live = 0;
+		for (int k = 0; k < node->n_inputs; k++)
+			if (node->inputs[k] >= 0 && x->live[node->inputs[k]])
+				live = 1;
+		for (int k = 0; live && k < node->n_outputs; k++)
+			if (node->outputs[k] >= 0)
+				x->live[node->outputs[k]] = 1;
+	}
+	for (int v = 0; v < m->n_values; v++)
+		x->want[v] &= x->live[v];
+}
+
+void gb_session_want_input_grads(gb_session *s, int enabled)
+{
+	s->x.no_input_grads = !enabled;
 }
 
 /* Exchanges the node's intervened outputs with their pre-intervention copies. */
