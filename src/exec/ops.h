@@ -98,6 +98,36 @@ static inline int gb_axis(int64_t axis, int rank)
 	return (int)(axis < 0 ? axis + rank : axis);
 }
 
+/* The default-domain opset an op applies. Graphs built in memory carry
+ * opset 0 and get the newest semantics. */
+static inline int64_t gb_opset_of(const gb_model *m)
+{
+	return m->opset > 0 ? m->opset : INT64_MAX;
+}
+
+static inline int gb_opset_at_least(const gb_model *m, int64_t version)
+{
+	return gb_opset_of(m) >= version;
+}
+
+/* Whether output k of the node is bound to a value (optional outputs may not be). */
+static inline int gb_output_bound(const gb_node *node, int k)
+{
+	return k < node->n_outputs && node->outputs[k] >= 0;
+}
+
+/* The status to return after gb_out gave NULL: it recorded the cause in err;
+ * without an err slot the cause is memory. */
+static inline gb_status gb_out_failed(const gb_error *err)
+{
+	return err ? err->status : GB_STATUS_NOMEM;
+}
+
+static inline gb_status gb_node_nomem(gb_exec *x, const gb_node *node, gb_error *err)
+{
+	return gb_node_error(err, gb_exec_model(x), node, GB_STATUS_NOMEM, "out of memory");
+}
+
 /* "Add on int32 tensors is not supported (node N) in FILE" */
 gb_status gb_dtype_unsupported(gb_exec *x, const gb_node *node, const gb_tensor *t, gb_error *err);
 

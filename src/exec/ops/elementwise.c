@@ -70,12 +70,6 @@
 
 /* ---- common helpers --------------------------------------------------------- */
 
-/* Graphs built in memory carry opset 0: they get the newest semantics. */
-static int64_t opset_of(const gb_model *m)
-{
-	return m->opset > 0 ? m->opset : INT64_MAX;
-}
-
 /* gb_out and gb_scratch record their failure in err when there is one. */
 static gb_status alloc_failed(gb_error *err)
 {
@@ -394,9 +388,9 @@ static gb_status binary_prepare(gb_model *m, gb_node *node, gb_error *err)
 		if (strcmp(binary_kinds[i].name, node->op_type) == 0)
 			bp->kind = &binary_kinds[i];
 	GB_ASSERT(bp->kind != NULL);
-	if (opset_of(m) < 7 && bp->kind->unidirectional)
+	if (gb_opset_of(m) < 7 && bp->kind->unidirectional)
 		bp->channel_slope = 1;
-	if (opset_of(m) < 7 && !bp->kind->unidirectional) {
+	if (gb_opset_of(m) < 7 && !bp->kind->unidirectional) {
 		int64_t bcast;
 		gb_status st = gb_attr_int(m, node, "broadcast", 0, &bcast, err);
 		if (st != GB_OK)
@@ -892,7 +886,7 @@ static gb_status clip_prepare(gb_model *m, gb_node *node, gb_error *err)
 	clip_params *cp = gb_arena_calloc(&m->arena, 1, sizeof *cp);
 	if (!cp)
 		return gb_node_error(err, m, node, GB_STATUS_NOMEM, "out of memory");
-	if (opset_of(m) >= 11) {
+	if (gb_opset_of(m) >= 11) {
 		cp->from_inputs = 1;
 		if (gb_node_attr(node, "min") || gb_node_attr(node, "max"))
 			return gb_node_error(err, m, node, GB_STATUS_BAD_FILE,

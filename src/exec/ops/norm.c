@@ -30,27 +30,6 @@
 
 #include "../ops.h"
 
-static int opset_at_least(const gb_model *m, int64_t version)
-{
-	return m->opset <= 0 || m->opset >= version;
-}
-
-/* gb_out reports its failure in err; without an err slot say NOMEM. */
-static gb_status out_failed(const gb_error *err)
-{
-	return err ? err->status : GB_STATUS_NOMEM;
-}
-
-static gb_status no_memory(gb_exec *x, const gb_node *node, gb_error *err)
-{
-	return gb_node_error(err, gb_exec_model(x), node, GB_STATUS_NOMEM, "out of memory");
-}
-
-static int output_bound(const gb_node *node, int k)
-{
-	return k < node->n_outputs && node->outputs[k] >= 0;
-}
-
 /* ---- double-precision sums ---------------------------------------------------------- */
 
 /* Σ x in double, in four lanes so that the adds do not wait on each other. */
@@ -102,7 +81,7 @@ static gb_status batchnorm_prepare(gb_model *m, gb_node *node, gb_error *err)
 	if ((st = gb_attr_float(m, node, "epsilon", 1e-5f, &p->epsilon, err)) != GB_OK ||
 	    (st = gb_attr_int(m, node, "training_mode", 0, &training, err)) != GB_OK ||
 	    (st = gb_attr_int(m, node, "spatial", 1, &spatial, err)) != GB_OK ||
-	    (st = gb_attr_int(m, node, "is_test", opset_at_least(m, 7) ? 1 : 0, &is_test, err)) != GB_OK)
+	    (st = gb_attr_int(m, node, "is_test", gb_opset_at_least(m, 7) ? 1 : 0, &is_test, err)) != GB_OK)
 		return st;
 	if (!(p->epsilon >= 0.0f))
 		return gb_node_error(err, m, node, GB_STATUS_BAD_FILE, "epsilon is %g", (double)p->epsilon);
@@ -112,7 +91,7 @@ static gb_status batchnorm_prepare(gb_model *m, gb_node *node, gb_error *err)
 	if (training)
 		return gb_node_error(err, m, node, GB_STATUS_UNSUPPORTED,
 		                     "training mode (batch statistics) is not supported, only inference");
-	if (!is_test && !opset_at_least(m, 7))
+	if (!is_test && !gb_opset_at_least(m, 7))
 		return gb_node_error(err, m, node, GB_STATUS_UNSUPPORTED,
 		                     "is_test = 0 (training mode, batch statistics) is not supported, only inference");
 	for (int k = 1; k < node->n_outputs; k++)
@@ -173,11 +152,11 @@ static gb_status batchnorm_forward(gb_exec *x, const gb_node *node, gb_error *er
 	const float *mean = gb_in(x, node, 3)->data, *var = gb_in(x, node, 4)->data;   // (C)
 	gb_tensor *Y = gb_out(x, node, 0, GB_DTYPE_F32, X->ndim, X->dims, err);
 	if (!Y)
-		return out_failed(err);
+		return gb_out_failed(err);
 	/* Y = X * a + b with a = scale / sqrt(var + eps), b = B - mean * a. */
 	float *ab = gb_scratch(x, (size_t)(C ? C : 1) * 2 * sizeof(float)); // (2, C)
 	if (!ab)
-		return no_memory(x, node, err);
+		return gb_node_nomem(x, node, err);
 	for (int64_t c = 0; c < C; c++) {
 		double a = (double)scale[c] / sqrt((double)var[c] + (double)p->epsilon);
 		ab[c] = (float)a;
@@ -292,7 +271,7 @@ static gb_status layernorm_bcast(gb_exec *x, const gb_node *node, int k, const g
 	if (!P) {
 		float *c = gb_scratch(x, (size_t)(inner ? inner : 1) * sizeof *c); // (inner)
 		if (!c)
-			return no_memory(x, node, err);
+			return gb_node_nomem(x, node, err);
 		for (int64_t j = 0; j < inner; j++)
 			c[j] = fill;
 		b->p = c;
@@ -328,7 +307,7 @@ static gb_status layernorm_bcast(gb_exec *x, const gb_node *node, int k, const g
 	int64_t n = gb_numel(X);
 	b->map = gb_scratch(x, (size_t)(n ? n : 1) * sizeof *b->map);
 	if (!b->map)
-		return no_memory(x, node, err);
+		return gb_node_nomem(x, node, err);
 	int64_t idx[GB_MAX_DIMS] = {0}, off = 0;
 	for (int64_t i = 0; i < n; i++) {
 		b->map[i] = off;
@@ -408,18 +387,18 @@ static gb_status layernorm_forward(gb_exec *x, const gb_node *node, gb_error *er
 	const gb_tensor *X = gb_in(x, node, 0);
 	gb_tensor *Y = gb_out(x, node, 0, GB_DTYPE_F32, X->ndim, X->dims, err);
 	if (!Y)
-		return out_failed(err);
+		return gb_out_failed(err);
 	float *mean_out = NULL, *inv_out = NULL; // (outer)
-	if (output_bound(node, 1)) {
+	if (gb_output_bound(node, 1)) {
 		gb_tensor *t = gb_out(x, node, 1, GB_DTYPE_F32, X->ndim, g.stat_dims, err);
 		if (!t)
-			return out_failed(err);
+			return gb_out_failed(err);
 		mean_out = t->data;
 	}
-	if (output_bound(node, 2)) {
+	if (gb_output_bound(node, 2)) {
 		gb_tensor *t = gb_out(x, node, 2, GB_DTYPE_F32, X->ndim, g.stat_dims, err);
 		if (!t)
-			return out_failed(err);
+			return gb_out_failed(err);
 		inv_out = t->data;
 	}
 	const float *xd = X->data; // (outer, inner)
@@ -467,7 +446,7 @@ static gb_status layernorm_backward(gb_exec *x, const gb_node *node, gb_error *e
 	float *gs = GS ? GS->data : NULL, *gbias = GBias ? GBias->data : NULL;
 	float *xhat = gb_scratch(x, (size_t)(g.inner ? g.inner : 1) * 2 * sizeof(float)); // (2, inner)
 	if (!xhat)
-		return no_memory(x, node, err);
+		return gb_node_nomem(x, node, err);
 	float *gxhat = xhat + g.inner;
 	const int direct = !g.scale.map && !g.bias.map;
 	const double n = (double)g.inner;
@@ -552,7 +531,7 @@ static gb_status softmax_prepare(gb_model *m, gb_node *node, gb_error *err)
 	softmax_params *p = gb_arena_calloc(&m->arena, 1, sizeof *p);
 	if (!p)
 		return gb_node_error(err, m, node, GB_STATUS_NOMEM, "out of memory");
-	p->flatten = !opset_at_least(m, 13);
+	p->flatten = !gb_opset_at_least(m, 13);
 	p->is_log = strcmp(node->op_type, "LogSoftmax") == 0;
 	gb_status st = gb_attr_int(m, node, "axis", p->flatten ? 1 : -1, &p->axis, err);
 	if (st != GB_OK)
@@ -650,7 +629,7 @@ static gb_status softmax_run(gb_exec *x, const gb_node *node, const gb_tensor *X
 	const softmax_params *p = node->params;
 	void *buf = gb_scratch(x, (size_t)(inner ? inner : 1) * (sizeof(double) + sizeof(float)));
 	if (!buf)
-		return no_memory(x, node, err);
+		return gb_node_nomem(x, node, err);
 	const float *xd = X->data; // (outer, L, inner)
 	for (int64_t o = 0; o < outer; o++)
 		softmax_block(xd + o * L * inner, y + o * L * inner, L, inner, p->is_log, buf);
@@ -666,7 +645,7 @@ static gb_status softmax_forward(gb_exec *x, const gb_node *node, gb_error *err)
 		return st;
 	gb_tensor *Y = gb_out(x, node, 0, GB_DTYPE_F32, X->ndim, X->dims, err);
 	if (!Y)
-		return out_failed(err);
+		return gb_out_failed(err);
 	return softmax_run(x, node, X, Y->data, outer, L, inner, err);
 }
 
@@ -690,7 +669,7 @@ static gb_status softmax_backward(gb_exec *x, const gb_node *node, gb_error *err
 	float *y = gb_scratch(x, (size_t)(n ? n : 1) * sizeof(float));       // (outer, L, inner)
 	double *dot = gb_scratch(x, (size_t)(inner ? inner : 1) * sizeof(double)); // (inner)
 	if (!y || !dot)
-		return no_memory(x, node, err);
+		return gb_node_nomem(x, node, err);
 	if ((st = softmax_run(x, node, X, y, outer, L, inner, err)) != GB_OK)
 		return st;
 	const float *gy = GY->data;

@@ -59,12 +59,6 @@ typedef struct pool_geom {
 	pool_dim d[POOL_MAX_SPATIAL];   /* D, H, W; unused leading dims have size 1 */
 } pool_geom;
 
-/* gb_out reports its failure in err; without an err slot say NOMEM. */
-static gb_status out_failed(const gb_error *err)
-{
-	return err ? err->status : GB_STATUS_NOMEM;
-}
-
 /* ---- attributes ------------------------------------------------------------- */
 
 static gb_status read_spatial(const gb_model *m, const gb_node *node, const char *name, int k, int64_t count,
@@ -501,7 +495,7 @@ static gb_status pool_forward(gb_exec *x, const gb_node *node, gb_error *err)
 		return st;
 	gb_tensor *Y = gb_out(x, node, 0, GB_DTYPE_F32, X->ndim, out_dims, err);
 	if (!Y)
-		return out_failed(err);
+		return gb_out_failed(err);
 	const float *xd = X->data; // (N*C, in_plane)
 	float *yd = Y->data;       // (N*C, out_plane)
 	if (!p->is_max) {
@@ -517,7 +511,7 @@ static gb_status pool_forward(gb_exec *x, const gb_node *node, gb_error *err)
 	if (want_indices) {
 		gb_tensor *I = gb_out(x, node, 1, GB_DTYPE_I64, X->ndim, out_dims, err);
 		if (!I)
-			return out_failed(err);
+			return gb_out_failed(err);
 		idx = I->data;
 	} else {
 		idx = gb_scratch(x, (size_t)(g.out_plane ? g.out_plane : 1) * sizeof *idx);
@@ -626,7 +620,7 @@ static gb_status global_forward(gb_exec *x, const gb_node *node, gb_error *err)
 		return st;
 	gb_tensor *Y = gb_out(x, node, 0, GB_DTYPE_F32, X->ndim, out_dims, err);
 	if (!Y)
-		return out_failed(err);
+		return gb_out_failed(err);
 	const float *xd = X->data; // (N*C, plane)
 	float *yd = Y->data;       // (N*C)
 	int is_max = strcmp(node->op_type, "GlobalMaxPool") == 0;

@@ -27,22 +27,6 @@
 
 #include "../ops.h"
 
-static int opset_at_least(const gb_model *m, int64_t version)
-{
-	return m->opset <= 0 || m->opset >= version;
-}
-
-/* gb_out reports its failure in err; without an err slot say NOMEM. */
-static gb_status out_failed(const gb_error *err)
-{
-	return err ? err->status : GB_STATUS_NOMEM;
-}
-
-static gb_status no_memory(gb_exec *x, const gb_node *node, gb_error *err)
-{
-	return gb_node_error(err, gb_exec_model(x), node, GB_STATUS_NOMEM, "out of memory");
-}
-
 static gb_status read_flag(const gb_model *m, const gb_node *node, const char *name, int def, int *out,
                            gb_error *err)
 {
@@ -84,7 +68,7 @@ static gb_status reduce_prepare(gb_model *m, gb_node *node, gb_error *err)
 		return st;
 	int64_t input_from = p->kind == REDUCE_SUM ? 13 : 18;
 	int has_input = node->n_inputs > 1 && node->inputs[1] >= 0;
-	if (has_input && !opset_at_least(m, input_from))
+	if (has_input && !gb_opset_at_least(m, input_from))
 		return gb_node_error(err, m, node, GB_STATUS_BAD_FILE,
 		                     "has an axes input, which the op takes from opset %lld (the model is opset %lld)",
 		                     (long long)input_from, (long long)m->opset);
@@ -352,7 +336,7 @@ static gb_status reduce_forward(gb_exec *x, const gb_node *node, gb_error *err)
 		return st;
 	gb_tensor *Y = gb_out(x, node, 0, X->dtype, L.out_ndim, L.out_dims, err);
 	if (!Y)
-		return out_failed(err);
+		return gb_out_failed(err);
 	size_t esize = gb_dtype_size(X->dtype);
 	if (L.noop) {
 		memcpy(Y->data, X->data, (size_t)L.numel * esize);
@@ -377,7 +361,7 @@ static gb_status reduce_forward(gb_exec *x, const gb_node *node, gb_error *err)
 	if (p->kind == REDUCE_MAX) {
 		int64_t *arg = gb_scratch(x, (size_t)(n_out ? n_out : 1) * sizeof *arg); // (out_numel)
 		if (!arg)
-			return no_memory(x, node, err);
+			return gb_node_nomem(x, node, err);
 		for (int64_t o = 0; o < n_out; o++) {
 			yd[o] = -INFINITY;
 			arg[o] = -1;
@@ -390,7 +374,7 @@ static gb_status reduce_forward(gb_exec *x, const gb_node *node, gb_error *err)
 	}
 	double *acc = gb_scratch(x, (size_t)(n_out ? n_out : 1) * sizeof *acc); // (out_numel)
 	if (!acc)
-		return no_memory(x, node, err);
+		return gb_node_nomem(x, node, err);
 	memset(acc, 0, (size_t)n_out * sizeof *acc);
 	if (L.numel)
 		sum_f32(&L, X->data, acc);
@@ -428,7 +412,7 @@ static gb_status reduce_backward(gb_exec *x, const gb_node *node, gb_error *err)
 	float *best = gb_scratch(x, (size_t)(n_out ? n_out : 1) * sizeof *best);  // (out_numel)
 	int64_t *arg = gb_scratch(x, (size_t)(n_out ? n_out : 1) * sizeof *arg); // (out_numel)
 	if (!best || !arg)
-		return no_memory(x, node, err);
+		return gb_node_nomem(x, node, err);
 	for (int64_t o = 0; o < n_out; o++) {
 		best[o] = -INFINITY;
 		arg[o] = -1;
@@ -527,10 +511,10 @@ static gb_status argmax_forward(gb_exec *x, const gb_node *node, gb_error *err)
 		return gb_node_error(err, m, node, GB_STATUS_BAD_FILE, "takes the argmax over axis %d, which is empty", axis);
 	gb_tensor *Y = gb_out(x, node, 0, GB_DTYPE_I64, out_ndim, out_dims, err);
 	if (!Y)
-		return out_failed(err);
+		return gb_out_failed(err);
 	void *best = gb_scratch(x, (size_t)(inner ? inner : 1) * 8); // (inner) float or int64
 	if (!best)
-		return no_memory(x, node, err);
+		return gb_node_nomem(x, node, err);
 	int64_t *yd = Y->data; // (outer, inner)
 	for (int64_t o = 0; o < outer; o++) {
 		if (X->dtype == GB_DTYPE_F32)

@@ -27,14 +27,6 @@
 
 #include "../ops.h"
 
-/* A graph built in memory without an opset import gets today's semantics. */
-#define NEWEST_OPSET 25
-
-static int64_t opset_of(const gb_model *m)
-{
-	return m->opset > 0 ? m->opset : NEWEST_OPSET;
-}
-
 #define SHAPE_STR(ndim, dims) gb_shape_str((ndim), (dims), (char[160]){0}, 160)
 
 /* ==== common helpers ========================================================= */
@@ -216,7 +208,7 @@ static gb_status dropout_prepare(gb_model *m, gb_node *node, gb_error *err)
 	dropout_params *p = params_new(m, node, sizeof *p, err);
 	if (!p)
 		return GB_STATUS_NOMEM;
-	int64_t opset = opset_of(m), is_test;
+	int64_t opset = gb_opset_of(m), is_test;
 	float ratio;
 	gb_status st = gb_attr_float(m, node, "ratio", 0.5f, &ratio, err);
 	if (st == GB_OK)
@@ -333,7 +325,7 @@ static gb_status reshape_prepare(gb_model *m, gb_node *node, gb_error *err)
 	if (allowzero != 0 && allowzero != 1)
 		return gb_node_error(err, m, node, GB_STATUS_BAD_FILE, "allowzero is %lld, not 0 or 1", (long long)allowzero);
 	p->allowzero = (int)allowzero;
-	if (opset_of(m) < 5) {
+	if (gb_opset_of(m) < 5) {
 		st = gb_attr_ints(m, node, "shape", &p->shape, &p->n_shape, err);
 		if (st != GB_OK)
 			return st;
@@ -423,7 +415,7 @@ static gb_status axes_prepare(gb_model *m, gb_node *node, int required, gb_error
 	gb_status st = gb_attr_ints(m, node, "axes", &p->axes, &p->n_axes, err);
 	if (st != GB_OK)
 		return st;
-	if (opset_of(m) >= 13) {
+	if (gb_opset_of(m) >= 13) {
 		if (p->n_axes >= 0)
 			return gb_node_error(err, m, node, GB_STATUS_BAD_FILE,
 			                     "from opset 13 the axes are an input, not an attribute");
@@ -802,7 +794,7 @@ static gb_status slice_prepare(gb_model *m, gb_node *node, gb_error *err)
 		st = gb_attr_ints(m, node, "axes", &p->axes, &p->n_axes, err);
 	if (st != GB_OK)
 		return st;
-	if (opset_of(m) < 10) {
+	if (gb_opset_of(m) < 10) {
 		if (p->n_starts < 0 || p->n_ends < 0 || node->n_inputs != 1)
 			return gb_node_error(err, m, node, GB_STATUS_BAD_FILE,
 			                     "before opset 10 Slice takes one input and attributes 'starts' and 'ends'");
@@ -965,7 +957,7 @@ static gb_status pad_prepare(gb_model *m, gb_node *node, gb_error *err)
 	pad_params *p = params_new(m, node, sizeof *p, err);
 	if (!p)
 		return GB_STATUS_NOMEM;
-	int64_t opset = opset_of(m);
+	int64_t opset = gb_opset_of(m);
 	const char *mode;
 	gb_status st = gb_attr_string(m, node, "mode", "constant", &mode, err);
 	if (st != GB_OK)
@@ -1215,7 +1207,7 @@ static gb_status split_prepare(gb_model *m, gb_node *node, gb_error *err)
 	split_params *p = params_new(m, node, sizeof *p, err);
 	if (!p)
 		return GB_STATUS_NOMEM;
-	int64_t opset = opset_of(m), num_outputs;
+	int64_t opset = gb_opset_of(m), num_outputs;
 	gb_status st = gb_attr_int(m, node, "axis", 0, &p->axis, err);
 	if (st == GB_OK)
 		st = gb_attr_ints(m, node, "split", &p->split, &p->n_split, err);
@@ -1491,7 +1483,7 @@ static gb_status shape_prepare(gb_model *m, gb_node *node, gb_error *err)
 	gb_status st = gb_attr_int(m, node, "start", 0, &p->start, err);
 	if (st == GB_OK)
 		st = gb_attr_int(m, node, "end", 0, &p->end, err);
-	if (st == GB_OK && opset_of(m) < 15 && (p->has_end || gb_node_attr(node, "start")))
+	if (st == GB_OK && gb_opset_of(m) < 15 && (p->has_end || gb_node_attr(node, "start")))
 		return gb_node_error(err, m, node, GB_STATUS_BAD_FILE, "attributes start and end exist from opset 15");
 	return st;
 }
