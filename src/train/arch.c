@@ -423,7 +423,7 @@ gb_status gb_arch_build(const gb_arch *a, int sample_ndim, const int64_t *sample
 		if (a->layers[i].kind == GB_LAYER_DENSE || a->layers[i].kind == GB_LAYER_CONV)
 			last_weighted = i;
 
-	if ((st = gb_model_new_empty("<train>", &b.m, err)) != GB_OK)
+	if ((st = gb_model_new_empty(a->spec, &b.m, err)) != GB_OK)
 		return st;
 	b.m->opset = 17;
 	b.m->ir_version = 8;

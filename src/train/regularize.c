@@ -28,9 +28,13 @@
  *                unit u of n in group floor(u * K / n) (so groups differ in
  *                size by at most one); penalty lambda * sum |w_ji| over the
  *                weights whose unit j and input i lie in different groups
- *                (for a Conv, summed over the kernel's positions). Weights
- *                into or out of the network's input and output layer are not
- *                penalised: their units have no group.
+ *                (for a Conv, summed over the kernel's positions). Without
+ *                modular_io the first and the last layer are not penalised:
+ *                the network's input features and outputs have no group.
+ *                With modular_io they are split into K contiguous groups
+ *                too (input features in their flattened order), so that a
+ *                network whose inputs and outputs come in K blocks (two
+ *                tasks side by side) can split into K separate paths.
  *
  * L1 on activations is applied by the trainer, which seeds the hidden
  * activations' cotangents (see trainer.c).
@@ -50,12 +54,13 @@ typedef struct reg_layer {
 	int64_t out, in; /* units, inputs (channels) */
 	int64_t inner;   /* conv: K*K weights per (unit, input) pair; 1 for Gemm */
 	int prev;        /* layer whose units are this layer's inputs, or -1 */
+	int from_input;  /* its inputs are the network's input features (maybe flattened) */
 	int hidden;      /* not the output layer */
 } reg_layer;
 
 struct gb_reg {
 	double l1, group_lasso, modular;
-	int k;
+	int k, io;
 	int n;
 	reg_layer *layers; /* (n) */
 };
@@ -133,19 +138,23 @@ static gb_status find_layers(const gb_model *m, reg_layer **layers, int *n, gb_e
 		}
 		l.w = node->inputs[1];
 		l.param = param_index(m, l.w);
-		/* Walk back from the data input through unit-preserving ops. */
-		int v = node->inputs[0];
+		/* Walk back from the data input through unit-preserving ops (and,
+		 * to reach the network's input, Flatten). */
+		int v = node->inputs[0], flattened = 0;
 		while (v >= 0 && m->values[v].producer >= 0) {
 			int p = m->values[v].producer;
 			if (layer_of_node[p] >= 0) {
-				if (ls[layer_of_node[p]].out == l.in)
+				if (ls[layer_of_node[p]].out == l.in && !flattened)
 					l.prev = layer_of_node[p];
 				break;
 			}
-			if (!passes_units(m->nodes[p].op_type, l.conv) || m->nodes[p].n_inputs < 1)
+			if (strcmp(m->nodes[p].op_type, "Flatten") == 0 && !l.conv)
+				flattened = 1;
+			else if (!passes_units(m->nodes[p].op_type, l.conv) || m->nodes[p].n_inputs < 1)
 				break;
 			v = m->nodes[p].inputs[0];
 		}
+		l.from_input = v >= 0 && m->values[v].is_input && !m->values[v].init;
 		layer_of_node[ni] = count;
 		ls[count++] = l;
 	}
@@ -167,9 +176,11 @@ static inline int64_t group_of(int64_t u, int64_t n, int k)
 	return u * k / n;
 }
 
-static int is_modular(const reg_layer *ls, const reg_layer *l)
+/* Whether the modular penalty splits both sides of layer l: hidden units
+ * always, the network's inputs and outputs only with io. */
+static int is_modular(const reg_layer *l, int io)
 {
-	return l->hidden && l->prev >= 0 && ls[l->prev].hidden;
+	return (l->prev >= 0 || (io && l->from_input)) && (l->hidden || io);
 }
 
 gb_status gb_reg_new(const gb_model *m, const gb_train_config *c, gb_reg **out, gb_error *err)
@@ -182,6 +193,7 @@ gb_status gb_reg_new(const gb_model *m, const gb_train_config *c, gb_reg **out, 
 	r->group_lasso = c->group_lasso;
 	r->modular = c->modular;
 	r->k = c->modular_k;
+	r->io = c->modular_io;
 	gb_status st = find_layers(m, &r->layers, &r->n, err);
 	if (st != GB_OK)
 		goto fail;
@@ -204,11 +216,11 @@ gb_status gb_reg_new(const gb_model *m, const gb_train_config *c, gb_reg **out, 
 		}
 		for (int i = 0; i < r->n; i++) {
 			const reg_layer *l = &r->layers[i];
-			if (!is_modular(r->layers, l))
+			if (!is_modular(l, r->io))
 				continue;
 			pairs++;
 			if (l->out < r->k || l->in < r->k) {
-				st = gb_fail(err, GB_STATUS_USAGE, "--modular %d: a hidden layer of %lld units cannot form %d groups",
+				st = gb_fail(err, GB_STATUS_USAGE, "--modular %d: a layer side of %lld units cannot form %d groups",
 				             r->k, (long long)(l->out < l->in ? l->out : l->in), r->k);
 				goto fail;
 			}
@@ -216,7 +228,7 @@ gb_status gb_reg_new(const gb_model *m, const gb_train_config *c, gb_reg **out, 
 		if (!pairs) {
 			st = gb_fail(err, GB_STATUS_USAGE,
 			             "%s: --modular penalises weights between two hidden layers; the model has no two "
-			             "consecutive hidden layers",
+			             "consecutive hidden layers (--modular-io also splits the input and output layers)",
 			             m->label);
 			goto fail;
 		}
@@ -286,7 +298,7 @@ double gb_reg_apply(const gb_reg *r, const gb_model *m, float *const *grads)
 					}
 			}
 		}
-		if (r->modular > 0 && is_modular(r->layers, l)) {
+		if (r->modular > 0 && is_modular(l, r->io)) {
 			const float lam = (float)r->modular;
 			double sum = 0.0;
 			for (int64_t j = 0; j < l->out; j++) {
@@ -328,7 +340,7 @@ double gb_reg_sparsity(const gb_model *m, double tol)
 	return total ? (double)small / (double)total : 0.0;
 }
 
-double gb_reg_cross_group(const gb_model *m, int k)
+double gb_reg_cross_group(const gb_model *m, int k, int io)
 {
 	reg_layer *ls;
 	int n;
@@ -338,7 +350,7 @@ double gb_reg_cross_group(const gb_model *m, int k)
 	int pairs = 0;
 	for (int li = 0; li < n; li++) {
 		const reg_layer *l = &ls[li];
-		if (!is_modular(ls, l))
+		if (!is_modular(l, io))
 			continue;
 		pairs++;
 		const float *w = m->values[l->w].init->data;

@@ -192,6 +192,7 @@ typedef struct gb_train_config {
 	double group_lasso; /* lambda * sum over hidden units of ||incoming weights||_2 */
 	int modular_k;      /* groups per hidden layer */
 	double modular;     /* lambda * sum |w| over weights between different groups */
+	int modular_io;     /* the input features and outputs are split into groups too */
 	double dropout;     /* probability of zeroing a hidden activation while training */
 } gb_train_config;
 
@@ -249,10 +250,10 @@ double gb_reg_apply(const gb_reg *r, const gb_model *m, float *const *grads);
 /* Measures, over the weights of dense and conv layers (biases excluded). */
 /* Fraction of weights with |w| <= tol. */
 double gb_reg_sparsity(const gb_model *m, double tol);
-/* Share of the absolute weight mass between hidden layers that connects
- * units of different groups, with units split into K contiguous groups as
- * the modular penalty does; -1 when the model has no hidden-to-hidden layer. */
-double gb_reg_cross_group(const gb_model *m, int k);
+/* Share of the absolute weight mass that connects units of different
+ * groups, over the weights the modular penalty with K groups (and io as
+ * modular_io) acts on; -1 when it acts on none. */
+double gb_reg_cross_group(const gb_model *m, int k, int io);
 
 /* ---- the training loop (trainer.c) -------------------------------------------- */
 

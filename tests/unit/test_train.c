@@ -522,7 +522,7 @@ Test(regularize, modular_penalty_lowers_cross_group_mass)
 	c.modular_k = 2;
 	c.modular = 0.02;
 	gb_model *mod = train_spec("12-16-16-2", x, y, &c, NULL);
-	double m0 = gb_reg_cross_group(plain, 2), m1 = gb_reg_cross_group(mod, 2);
+	double m0 = gb_reg_cross_group(plain, 2, 0), m1 = gb_reg_cross_group(mod, 2, 0);
 	cr_assert_geq(m0, 0.0);
 	cr_assert_lt(m1, 0.5 * m0, "cross-group share %g with the penalty, %g without", m1, m0);
 	/* Only hidden-to-hidden weights count: a one-hidden-layer net has none. */
@@ -531,8 +531,58 @@ Test(regularize, modular_penalty_lowers_cross_group_mass)
 	gb_error err = {0};
 	cr_assert_eq(gb_arch_parse("12-4-2", &a, &err), GB_OK);
 	cr_assert_eq(gb_arch_build(&a, 1, x->dims + 1, NULL, &shallow, &err), GB_OK);
-	cr_assert_eq(gb_reg_cross_group(shallow, 2), -1.0);
+	cr_assert_eq(gb_reg_cross_group(shallow, 2, 0), -1.0);
+	cr_assert_geq(gb_reg_cross_group(shallow, 2, 1), 0.0); /* with io: input and output layers */
 	gb_model_free(shallow);
+	gb_model_free(plain);
+	gb_model_free(mod);
+	gb_tensor_free(x);
+	gb_tensor_free(y);
+}
+
+/* Two unrelated tasks side by side: y0 = [x0 + x1 > 0], y1 = [x2 - x3 > 0]. */
+static void side_by_side(int64_t n, gb_tensor **x, gb_tensor **y)
+{
+	int64_t xd[2] = {n, 4}, yd[2] = {n, 2};
+	*x = tu_random(2, xd, -1.0f, 1.0f, 13);
+	*y = tu_tensor(GB_DTYPE_F32, 2, yd, NULL);
+	const float *xv = (*x)->data;
+	float *yv = (*y)->data;
+	for (int64_t i = 0; i < n; i++) {
+		yv[2 * i] = xv[4 * i] + xv[4 * i + 1] > 0;
+		yv[2 * i + 1] = xv[4 * i + 2] - xv[4 * i + 3] > 0;
+	}
+}
+
+Test(regularize, modular_io_splits_side_by_side_tasks)
+{
+	gb_tensor *x, *y;
+	side_by_side(512, &x, &y);
+	gb_train_config c = reg_config();
+	c.loss = GB_LOSS_MSE;
+	c.optim = GB_OPTIM_ADAM;
+	c.lr = 0.01;
+	gb_model *plain = train_spec("4-16-16-2", x, y, &c, NULL);
+	c.modular_k = 2;
+	c.modular = 0.003;
+	c.modular_io = 1;
+	gb_model *mod = train_spec("4-16-16-2", x, y, &c, NULL);
+	double m0 = gb_reg_cross_group(plain, 2, 1), m1 = gb_reg_cross_group(mod, 2, 1);
+	cr_assert_lt(m1, 0.2 * m0, "cross-group share %g with the penalty, %g without", m1, m0);
+	/* The penalised weights include the first layer's: inputs 0-1 feed
+	 * units 0-7 only. */
+	const gb_tensor *w = param(mod, "fc1.weight");
+	const float *wd = w->data;
+	double into_a = 0, cross = 0;
+	for (int j = 0; j < 16; j++)
+		for (int i = 0; i < 4; i++)
+			*((j < 8) == (i < 2) ? &into_a : &cross) += fabs(wd[j * 4 + i]);
+	cr_assert_lt(cross, 0.05 * into_a, "first layer: cross %g, within %g", cross, into_a);
+	gb_train_data d = {x, y, "pair"};
+	double loss, acc;
+	gb_error err = {0};
+	cr_assert_eq(gb_train_evaluate(mod, &d, GB_LOSS_MSE, &loss, &acc, &err), GB_OK);
+	cr_assert_gt(acc, 0.9, "both outputs right for %g of the samples", acc);
 	gb_model_free(plain);
 	gb_model_free(mod);
 	gb_tensor_free(x);
