@@ -47,8 +47,9 @@ typedef enum gb_ast_elem {
 	GB_AST_BOOL
 } gb_ast_elem;
 
-/* One dimension of a declared shape: a positive size, or (only in the
- * parameter and return types of a def) a name bound at each call. */
+/* One dimension of a declared shape: a positive size, or (only inside a
+ * def: parameter, return and local types) a shape variable bound at each
+ * call. */
 typedef struct gb_ast_dim {
 	int64_t size;     /* > 0 when name is NULL */
 	const char *name; /* shape variable, or NULL */

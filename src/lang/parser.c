@@ -806,7 +806,8 @@ static bool parse_assign(parser *p, gb_ast_stmt *s)
 	s->u.assign.targets = (gb_ast_target *)targets.data;
 	s->u.assign.n_targets = targets.n;
 	if (peek_kind(p) == GB_TOK_COLON && targets.n == 1 && s->u.assign.targets[0].n_subs == 0) {
-		if (!advance(p) || !(s->u.assign.type = parse_type_new(p, false)))
+		/* inside a def, local types may use the def's shape variables */
+		if (!advance(p) || !(s->u.assign.type = parse_type_new(p, p->def_level > 0)))
 			return false;
 		if (peek_kind(p) == GB_TOK_NEWLINE) /* "h: f32[4]": declared, filled in later */
 			return parse_line_end(p, s);

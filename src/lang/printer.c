@@ -4,6 +4,8 @@
  * sources with equal trees print the same; and it writes nothing the parser
  * would read differently, so parse ∘ print is the identity on trees.
  *
+ * Trailing comments on consecutive lines are aligned (see print_block).
+ *
  * Parentheses: each expression has a precedence level; a child is wrapped
  * exactly when the parser would otherwise attach it differently: a left
  * operand of lower precedence, a right operand of lower or equal precedence
@@ -352,10 +354,13 @@ static void print_comment_lines(sbuf *b, const gb_ast_comment *cs, int n, int le
 	}
 }
 
-static void print_line_end(sbuf *b, const gb_ast_stmt *s)
+/* Ends a line: pad spaces (at least two) and the trailing comment, if any. */
+static void print_line_end(sbuf *b, const gb_ast_stmt *s, int pad)
 {
 	if (s->trailing) {
-		put(b, "  #");
+		for (int i = 0; i < pad; i++)
+			put(b, " ");
+		put(b, "#");
 		put(b, s->trailing);
 	}
 	put(b, "\n");
@@ -363,12 +368,10 @@ static void print_line_end(sbuf *b, const gb_ast_stmt *s)
 
 static void print_block(sbuf *b, const gb_ast_block *blk, int level);
 
-static void print_stmt(sbuf *b, const gb_ast_stmt *s, int level)
+/* The statement's code on its (first) line, without indentation, comments
+ * or line break. A compound statement's header ends with ':'. */
+static void print_code(sbuf *b, const gb_ast_stmt *s)
 {
-	print_comment_lines(b, s->leading, s->n_leading, level);
-	if (s->blank_before)
-		put(b, "\n");
-	put_indent(b, level);
 	switch (s->kind) {
 	case GB_AST_WEIGHTS_FILE:
 		put(b, "weights ");
@@ -412,9 +415,7 @@ static void print_stmt(sbuf *b, const gb_ast_stmt *s, int level)
 		put(b, " in ");
 		print_range(b, &s->u.loop.range);
 		put(b, ":");
-		print_line_end(b, s);
-		print_block(b, &s->u.loop.body, level + 1);
-		return;
+		break;
 	case GB_AST_DEF:
 		put(b, "def ");
 		put(b, s->u.def.name);
@@ -437,9 +438,7 @@ static void print_stmt(sbuf *b, const gb_ast_stmt *s, int level)
 		if (s->u.def.n_returns > 1)
 			put(b, ")");
 		put(b, ":");
-		print_line_end(b, s);
-		print_block(b, &s->u.def.body, level + 1);
-		return;
+		break;
 	case GB_AST_RETURN:
 		put(b, "return ");
 		for (int i = 0; i < s->u.ret.n_values; i++) {
@@ -449,13 +448,78 @@ static void print_stmt(sbuf *b, const gb_ast_stmt *s, int level)
 		}
 		break;
 	}
-	print_line_end(b, s);
+}
+
+/* Characters (not bytes) in s[0..n): UTF-8 can occur in strings. */
+static size_t count_chars(const char *s, size_t n)
+{
+	size_t chars = 0;
+	for (size_t i = 0; i < n; i++)
+		chars += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return chars;
+}
+
+static size_t code_width(const gb_ast_stmt *s, bool *oom)
+{
+	sbuf scratch = {0};
+	print_code(&scratch, s);
+	size_t w = count_chars(scratch.data ? scratch.data : "", scratch.len);
+	*oom |= scratch.oom;
+	free(scratch.data);
+	return w;
+}
+
+/* A run of consecutive one-line statements that all carry a trailing
+ * comment, with no comment line or blank line between them, has its
+ * comments aligned two columns after the longest statement (gofmt's rule).
+ * Statements longer than ALIGN_MAX characters take no part in the alignment
+ * (their comment follows after two spaces), which bounds the padding. */
+#define ALIGN_MAX 80
+
+static bool simple_stmt(const gb_ast_stmt *s)
+{
+	return s->kind != GB_AST_FOR && s->kind != GB_AST_DEF;
 }
 
 static void print_block(sbuf *b, const gb_ast_block *blk, int level)
 {
-	for (int i = 0; i < blk->n_stmts; i++)
-		print_stmt(b, blk->stmts[i], level);
+	int run_end = 0;      /* statements before this index have their alignment decided */
+	size_t run_width = 0; /* code width the current run aligns to */
+	for (int i = 0; i < blk->n_stmts; i++) {
+		const gb_ast_stmt *s = blk->stmts[i];
+		if (i >= run_end) {
+			run_end = i + 1;
+			run_width = 0;
+			if (s->trailing && simple_stmt(s)) {
+				size_t w = code_width(s, &b->oom);
+				run_width = w <= ALIGN_MAX ? w : 0;
+				while (run_end < blk->n_stmts) {
+					const gb_ast_stmt *next = blk->stmts[run_end];
+					if (!next->trailing || !simple_stmt(next) || next->n_leading || next->blank_before)
+						break;
+					w = code_width(next, &b->oom);
+					if (w <= ALIGN_MAX && w > run_width)
+						run_width = w;
+					run_end++;
+				}
+			}
+		}
+		print_comment_lines(b, s->leading, s->n_leading, level);
+		if (s->blank_before)
+			put(b, "\n");
+		put_indent(b, level);
+		size_t start = b->len;
+		print_code(b, s);
+		size_t w = b->oom ? 0 : count_chars(b->data + start, b->len - start);
+		int pad = 2;
+		if (simple_stmt(s) && run_width > w)
+			pad += (int)(run_width - w);
+		print_line_end(b, s, pad);
+		if (s->kind == GB_AST_FOR)
+			print_block(b, &s->u.loop.body, level + 1);
+		else if (s->kind == GB_AST_DEF)
+			print_block(b, &s->u.def.body, level + 1);
+	}
 	print_comment_lines(b, blk->end_comments, blk->n_end_comments, level);
 }
 
