@@ -4,7 +4,7 @@
 #   make test       install missing deps, build, run the whole suite
 #   make demo       install missing deps, build, run the tool on a bundled example
 #   make bench      benchmarks against OpenBLAS sgemm and PyTorch CPU
-#   make fuzz       libFuzzer targets (clang) in build/fuzz/
+#   make fuzz       libFuzzer targets (clang) in build-fuzz/
 #   make SAN=1 …    the same under AddressSanitizer + UndefinedBehaviorSanitizer (build-san/)
 #   make install PREFIX=/usr/local
 

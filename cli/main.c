@@ -115,7 +115,7 @@ static int cmd_help(int argc, char **argv)
 {
 	if (argc > 2)
 		return cli_usage("help", "takes at most one command name");
-	if (argc == 2 && strcmp(argv[1], "--help") != 0 && strcmp(argv[1], "-h") != 0)
+	if (argc == 2)
 		return cli_print_help(argv[1]);
 	print_general_help(stdout);
 	return EXIT_OK;
@@ -289,7 +289,7 @@ int main(int argc, char **argv)
 		print_general_help(stderr);
 		return EXIT_USAGE;
 	}
-	if (c->run != cmd_help && cli_wants_help(argc - 1, argv + 1))
+	if (cli_wants_help(argc - 1, argv + 1))
 		return cli_print_help(c->name);
 	return c->run(argc - 1, argv + 1);
 }

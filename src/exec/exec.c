@@ -30,10 +30,14 @@ struct gb_exec {
 	gb_arena bwd;        /* gradients of the current backward pass */
 	gb_tensor *vals;     /* [n_values]; data NULL until computed */
 	gb_tensor *grads;    /* [n_values]; data NULL until a gradient reaches it */
+	gb_tensor *pre;      /* [n_values]; a value as its node wrote it, before interventions
+	                      * changed it (data NULL when none did): the node's own backward
+	                      * must see its real output, consumers see the changed one */
 	unsigned char *want; /* [n_values]; gradient wanted (float, on a path from the outputs) */
 	gb_tensor **inputs;  /* [n_inputs] caller's inputs (owned copies) */
 	int n_hooks;
 	hook *hooks;
+	int in_backward;     /* gb_scratch then draws on the gradient arena */
 	int forward_done;
 	int backward_done;
 	int alloc_failed;
@@ -60,7 +64,7 @@ const gb_tensor *gb_in(gb_exec *x, const gb_node *node, int k)
 
 void *gb_scratch(gb_exec *x, size_t bytes)
 {
-	return gb_arena_alloc(&x->fwd, bytes);
+	return gb_arena_alloc(x->in_backward ? &x->bwd : &x->fwd, bytes);
 }
 
 gb_tensor *gb_out(gb_exec *x, const gb_node *node, int k, gb_dtype dtype, int ndim, const int64_t *dims,
@@ -152,9 +156,10 @@ gb_status gb_session_new(const gb_model *m, gb_session **out, gb_error *err)
 	size_t nv = (size_t)(m->n_values ? m->n_values : 1);
 	x->vals = calloc(nv, sizeof *x->vals);
 	x->grads = calloc(nv, sizeof *x->grads);
+	x->pre = calloc(nv, sizeof *x->pre);
 	x->want = calloc(nv, 1);
 	x->inputs = calloc((size_t)(m->n_inputs ? m->n_inputs : 1), sizeof *x->inputs);
-	if (!x->vals || !x->grads || !x->want || !x->inputs) {
+	if (!x->vals || !x->grads || !x->pre || !x->want || !x->inputs) {
 		gb_session_free(s);
 		return gb_fail(err, GB_STATUS_NOMEM, "out of memory");
 	}
@@ -189,6 +194,7 @@ void gb_session_free(gb_session *s)
 	free(x->inputs);
 	free(x->vals);
 	free(x->grads);
+	free(x->pre);
 	free(x->want);
 	gb_arena_release(&x->fwd);
 	gb_arena_release(&x->bwd);
@@ -412,6 +418,16 @@ static gb_status run_hooks(gb_exec *x, int v, gb_error *err)
 		gb_status st = check_hook(x, h, &x->vals[v], err);
 		if (st != GB_OK)
 			return st;
+		if (!x->pre[v].data) {
+			size_t bytes = (size_t)gb_tensor_numel(&x->vals[v]) * sizeof(float);
+			void *copy = gb_arena_alloc(&x->fwd, bytes ? bytes : 1);
+			if (!copy)
+				return gb_fail(err, GB_STATUS_NOMEM, "out of memory for an intervention on '%s'",
+				               x->m->values[v].name);
+			memcpy(copy, x->vals[v].data, bytes);
+			x->pre[v] = x->vals[v];
+			x->pre[v].data = copy;
+		}
 		apply_intervention(h, &x->vals[v]);
 	}
 	return GB_OK;
@@ -429,6 +445,7 @@ gb_status gb_session_forward(gb_session *s, gb_error *err)
 			               m->values[m->inputs[i]].name);
 	gb_arena_reset(&x->fwd);
 	memset(x->vals, 0, (size_t)m->n_values * sizeof *x->vals);
+	memset(x->pre, 0, (size_t)m->n_values * sizeof *x->pre);
 	for (int v = 0; v < m->n_values; v++)
 		if (m->values[v].init)
 			x->vals[v] = *m->values[v].init;
@@ -499,6 +516,19 @@ static void mark_wanted(gb_exec *x, const unsigned char *seeded)
 			if (v >= 0 && x->vals[v].data && is_float(x->vals[v].dtype))
 				x->want[v] = 1;
 		}
+	}
+}
+
+/* Exchanges the node's intervened outputs with their pre-intervention copies. */
+static void swap_pre(gb_exec *x, const gb_node *node)
+{
+	for (int k = 0; k < node->n_outputs; k++) {
+		int v = node->outputs[k];
+		if (v < 0 || !x->pre[v].data)
+			continue;
+		gb_tensor t = x->vals[v];
+		x->vals[v] = x->pre[v];
+		x->pre[v] = t;
 	}
 }
 
@@ -586,7 +616,13 @@ gb_status gb_session_backward(gb_session *s, const gb_tensor *const *cotangents,
 			}
 			continue;
 		}
+		/* The op differentiates what it computed: show it its own outputs as
+		 * it wrote them, not as interventions changed them. */
+		swap_pre(x, node);
+		x->in_backward = 1;
 		st = node->op->backward(x, node, err);
+		x->in_backward = 0;
+		swap_pre(x, node);
 		if (st != GB_OK)
 			goto done;
 		if (x->alloc_failed) {

@@ -79,7 +79,11 @@ struct gb_model {
 	const char *label;    /* file name for messages */
 	const char *graph_name;
 	const char *producer_name;
-	int64_t opset;        /* default-domain opset version */
+	int64_t opset;        /* default-domain opset version; 0 for a graph built in
+	                       * memory without one: ops then apply their newest
+	                       * semantics, and export writes opset 17 (the newest
+	                       * Debian's onnx checker knows), so a builder using an
+	                       * op whose form changed after 17 sets the opset itself */
 	int64_t ir_version;
 
 	int n_values, cap_values;

@@ -7,6 +7,8 @@
  *                                         a one-node model: ins[k] become graph
  *                                         inputs, or initializers where consts[k]
  *                                         is set; NULL ins[k] = omitted input
+ *   tu_single_opset(opset, op, …)         the same with m->opset set before the
+ *                                         ops' prepare runs (tu_single leaves 0)
  *   tu_run(m, ins, consts, outs)          forward; outs[k] borrowed from the session
  *   tu_gradcheck(m, ins, consts, eps, atol, rtol)
  *                                         checks backward against central finite
@@ -66,12 +68,14 @@ static inline gb_tensor *tu_random(int ndim, const int64_t *dims, float lo, floa
 	return t;
 }
 
-static inline gb_model *tu_single(const char *op, int n_in, const gb_tensor *const *ins, const int *consts,
-                                  int n_out, const gb_attr *attrs, int n_attrs, gb_error *err)
+static inline gb_model *tu_single_opset(int64_t opset, const char *op, int n_in, const gb_tensor *const *ins,
+                                        const int *consts, int n_out, const gb_attr *attrs, int n_attrs,
+                                        gb_error *err)
 {
 	gb_model *m = NULL;
 	if (gb_model_new_empty("test", &m, err) != GB_OK)
 		return NULL;
+	m->opset = opset;
 	int in_ids[16], out_ids[16], graph_in[16], n_graph_in = 0;
 	for (int k = 0; k < n_in; k++) {
 		if (!ins[k]) {
@@ -105,6 +109,12 @@ static inline gb_model *tu_single(const char *op, int n_in, const gb_tensor *con
 fail:
 	gb_model_free(m);
 	return NULL;
+}
+
+static inline gb_model *tu_single(const char *op, int n_in, const gb_tensor *const *ins, const int *consts,
+                                  int n_out, const gb_attr *attrs, int n_attrs, gb_error *err)
+{
+	return tu_single_opset(0, op, n_in, ins, consts, n_out, attrs, n_attrs, err);
 }
 
 /* Sets the graph inputs (the non-const, non-NULL ins, in order). */
@@ -175,6 +185,7 @@ static inline int tu_gradcheck(const gb_model *m, int n_in, gb_tensor *const *in
 	gb_session *s = NULL;
 	int bad = 0, n_out = gb_model_n_outputs(m);
 	gb_tensor *seeds[16] = {0};
+	double *analytics[16] = {0};
 	if (gb_session_new(m, &s, &err) != GB_OK || tu_set_inputs(s, n_in, (const gb_tensor *const *)ins, consts, &err) ||
 	    gb_session_forward(s, &err) != GB_OK) {
 		fprintf(stderr, "gradcheck: %s\n", err.msg);
@@ -192,17 +203,28 @@ static inline int tu_gradcheck(const gb_model *m, int n_in, gb_tensor *const *in
 		goto done;
 	}
 	/* Copy all analytic gradients first: the forward passes below invalidate them. */
-	double *analytic_of[16] = {0};
 	for (int k = 0; k < n_in; k++) {
 		if (!ins[k] || ins[k]->dtype != GB_DTYPE_F32)
 			continue;
-		char name[32];
-		snprintf(name, sizeof name, "in%d", k);
+		/* Graph inputs go by their declared names (any model); initializers
+		 * by tu_single's "in<k>". */
+		int input_index = 0;
+		for (int j = 0; j < k; j++)
+			if (ins[j] && !(consts && consts[j]))
+				input_index++;
+		char name[64];
+		if (consts && consts[k]) {
+			snprintf(name, sizeof name, "in%d", k);
+		} else {
+			gb_value_info info;
+			gb_model_input(m, input_index, &info);
+			snprintf(name, sizeof name, "%s", info.name);
+		}
 		const gb_tensor *g = gb_session_grad(s, name);
 		int64_t n = gb_tensor_numel(ins[k]);
-		analytic_of[k] = calloc((size_t)(n ? n : 1), sizeof(double));
+		analytics[k] = calloc((size_t)(n ? n : 1), sizeof(double));
 		for (int64_t i = 0; g && i < n; i++)
-			analytic_of[k][i] = ((const float *)g->data)[i];
+			analytics[k][i] = ((const float *)g->data)[i];
 	}
 	for (int k = 0; k < n_in; k++) {
 		if (!ins[k] || ins[k]->dtype != GB_DTYPE_F32)
@@ -210,14 +232,14 @@ static inline int tu_gradcheck(const gb_model *m, int n_in, gb_tensor *const *in
 		char name[32];
 		snprintf(name, sizeof name, "in%d", k);
 		int64_t n = gb_tensor_numel(ins[k]);
-		double *analytic = analytic_of[k];
-		/* An initializer is perturbed in the model itself; an input through set_input. */
-		float *x = (consts && consts[k]) ? (float *)m->values[gb_model_find_value(m, name)].init->data
-		                                 : (float *)ins[k]->data;
+		double *analytic = analytics[k];
 		int input_index = 0;
 		for (int j = 0; j < k; j++)
 			if (ins[j] && !(consts && consts[j]))
 				input_index++;
+		/* An initializer is perturbed in the model itself; an input through set_input. */
+		float *x = (consts && consts[k]) ? (float *)m->values[gb_model_find_value(m, name)].init->data
+		                                 : (float *)ins[k]->data;
 		for (int64_t i = 0; i < n; i++) {
 			float orig = x[i];
 			double h = eps * (fabs((double)orig) > 1.0 ? fabs((double)orig) : 1.0);
@@ -246,9 +268,10 @@ static inline int tu_gradcheck(const gb_model *m, int n_in, gb_tensor *const *in
 		}
 		if (!(consts && consts[k]))
 			gb_session_set_input(s, input_index, ins[k], &err);
-		free(analytic);
 	}
 done:
+	for (int k = 0; k < n_in; k++)
+		free(analytics[k]);
 	for (int k = 0; k < n_out; k++)
 		gb_tensor_free(seeds[k]);
 	gb_session_free(s);
