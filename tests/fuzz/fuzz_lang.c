@@ -5,6 +5,7 @@
  * parse into a tree that survives the printer's round trip:
  *   parse(print(t)) == t            (structurally, positions ignored)
  *   print(parse(print(t))) == print(t)
+ * and the static checker accepts the tree or rejects it with such a message.
  * A violation aborts, which libFuzzer reports as a crash.
  *
  *   make fuzz && ./build-fuzz/fuzz_lang -max_total_time=60 [corpus_dir]
@@ -44,6 +45,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (gb_ast_print(reparsed, &again, NULL, &err) != GB_OK || strcmp(text, again) != 0) {
 		fprintf(stderr, "print is not idempotent\n---\n%s---\n%s---\n", text, again ? again : "");
+		abort();
+	}
+	gb_status checked = gb_ast_check(ast, &err);
+	if (checked != GB_OK && (checked != GB_STATUS_BAD_FILE || strncmp(err.msg, "fuzz.gbx:", 9) != 0)) {
+		fprintf(stderr, "checker failed without a place: %s\n", err.msg);
 		abort();
 	}
 	free(text);

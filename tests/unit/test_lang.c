@@ -641,3 +641,217 @@ Test(lang_limits, nul_bytes_and_truncation)
 		}
 	}
 }
+
+/* ---- static checks -------------------------------------------------------------------- */
+
+static void expect_valid(const char *src, const char *label)
+{
+	gb_ast *ast = parse_ok(src, label);
+	gb_error err = {0};
+	cr_assert_eq(gb_ast_check(ast, &err), GB_OK, "%s: %s", label, err.msg);
+	gb_ast_free(ast);
+}
+
+Test(lang_check, examples_and_valid_programs)
+{
+	const char *dirs[] = {"examples", FIXTURES "/valid"};
+	int total = 0;
+	for (int d = 0; d < 2; d++) {
+		int n;
+		char **names = list_files(dirs[d], ".gbx", &n);
+		for (int i = 0; i < n; i++) {
+			char path[512];
+			snprintf(path, sizeof path, "%s/%s", dirs[d], names[i]);
+			char *src = read_text(path, NULL);
+			cr_assert_not_null(src);
+			expect_valid(src, path);
+			char *text = canonical(src, path);
+			cr_expect_str_eq(text, src, "%s is not in canonical layout", path);
+			free(text);
+			free(src);
+			total++;
+		}
+		free_list(names, n);
+	}
+	cr_assert_geq(total, 10);
+}
+
+Test(lang_check, primitive_table)
+{
+	for (int i = 0; i < GB_PRIM_COUNT; i++) {
+		const gb_prim *p = gb_prim_get((gb_prim_id)i);
+		cr_assert_not_null(p);
+		cr_assert_eq((int)p->id, i);
+		cr_assert_eq(gb_prim_find(p->name), p);
+		cr_assert_geq(p->n_required, 1);
+	}
+	cr_assert_null(gb_prim_find("frobnicate"));
+	cr_assert_null(gb_prim_get(GB_PRIM_COUNT));
+	/* Every primitive is documented in docs/language.md as a call "name(". */
+	char *doc = read_text("docs/language.md", NULL);
+	cr_assert_not_null(doc);
+	for (int i = 0; i < GB_PRIM_COUNT; i++) {
+		char call[64];
+		snprintf(call, sizeof call, "`%s(", gb_prim_get((gb_prim_id)i)->name);
+		cr_expect(strstr(doc, call) != NULL, "docs/language.md does not document %s", call + 1);
+	}
+	free(doc);
+}
+
+Test(lang_check, def_calls_are_memoised)
+{
+	/* 40 defs, each calling the previous one twice: 2^40 inlined calls,
+	 * checked once per def thanks to the memo. */
+	size_t cap = 1 << 16, len = 0;
+	char *src = malloc(cap);
+	cr_assert_not_null(src);
+	len += (size_t)sprintf(src + len, "def g0(a: f32[n]) -> f32[n]:\n    return relu(a)\n");
+	for (int i = 1; i < 40; i++)
+		len += (size_t)sprintf(src + len, "def g%d(a: f32[n]) -> f32[n]:\n    return g%d(a) + g%d(-a)\n", i, i - 1,
+		                       i - 1);
+	sprintf(src + len, "input x: f32[3]\noutput y = g39(x)\n");
+	expect_valid(src, "memo.gbx");
+	free(src);
+}
+
+Test(lang_check, long_chains_and_big_loops)
+{
+	char *chain = repeat("input x: f32[3]\noutput y = x", " + x", 998, "\n");
+	expect_valid(chain, "chain.gbx");
+	free(chain);
+	expect_valid("input x: f32[1000]\noutput y: f32[1000]\nfor i in range(1000):\n    y[i] = x[999 - i]\n",
+	             "loop.gbx");
+	gb_ast *ast = parse_ok("y = 0\nfor i in range(1000):\n    for j in range(1000):\n        y = y + 1\n", "big.gbx");
+	gb_error err = {0};
+	cr_assert_eq(gb_ast_check(ast, &err), GB_STATUS_BAD_FILE);
+	cr_assert_str_eq(err.msg, "big.gbx:4:9: the program unrolls to more than 1000000 statements and comprehension items");
+	gb_ast_free(ast);
+}
+
+static void expect_check_error(const char *src, const char *message)
+{
+	gb_ast *ast = parse_ok(src, "t.gbx");
+	gb_error err = {0};
+	cr_assert_eq(gb_ast_check(ast, &err), GB_STATUS_BAD_FILE, "expected a check error for:\n%s", src);
+	cr_assert_str_eq(err.msg, message);
+	gb_ast_free(ast);
+}
+
+#define CHECK_ERROR(name, src, message)                                                                        \
+	Test(lang_check_errors, name)                                                                              \
+	{                                                                                                          \
+		expect_check_error(src, message);                                                                      \
+	}
+
+/* names and scopes */
+CHECK_ERROR(unknown_name, "input x: f32[3]\noutput y = relu(z)\n", "t.gbx:2:17: unknown name 'z'")
+CHECK_ERROR(unknown_function, "input x: f32[3]\noutput y = frob(x)\n", "t.gbx:2:12: unknown function 'frob'")
+CHECK_ERROR(assign_to_input, "input x: f32[3]\nx = 1\n", "t.gbx:2:1: cannot assign to input 'x'")
+CHECK_ERROR(assign_to_loop_variable, "for i in range(3):\n    i = 2\n", "t.gbx:2:5: cannot assign to loop variable 'i'")
+CHECK_ERROR(duplicate_declaration, "input x: f32[3]\ninput x: f32[3]\n", "t.gbx:2:7: 'x' is already bound (input at 1:7)")
+CHECK_ERROR(predefined_name, "input x: f32\nmax = x\n", "t.gbx:2:1: 'max' is a predefined name and cannot be bound")
+CHECK_ERROR(def_sees_no_inputs, "input x: f32[3]\ndef f(a: f32) -> f32:\n    return a + x[0]\noutput y = f(1.0)\n",
+            "t.gbx:3:16: 'x' is not visible in a def (a def sees its parameters and the params)")
+CHECK_ERROR(def_calls_only_earlier_defs,
+            "def f(a: f32) -> f32:\n    return g(a)\ndef g(a: f32) -> f32:\n    return a\noutput y = f(1.0)\n",
+            "t.gbx:2:12: def g is not visible here (a def calls only defs above it)")
+CHECK_ERROR(loop_variable_ends_with_loop, "for i in range(2):\n    y = i\nz = i\n", "t.gbx:3:5: unknown name 'i'")
+
+/* calls */
+CHECK_ERROR(too_many_arguments, "input x: f32[3]\noutput y = relu(x, x)\n",
+            "t.gbx:2:12: relu takes at most 1 positional argument, got 2")
+CHECK_ERROR(missing_argument, "input img: f32[1, 6, 6]\noutput y = conv2d(img)\n",
+            "t.gbx:2:12: conv2d is missing its argument 'kernel'")
+CHECK_ERROR(unknown_keyword,
+            "weights \"w.safetensors\"\ninput img: f32[1, 6, 6]\nparam K: f32[2, 1, 3, 3] = weights[\"K\"]\n"
+            "output y = conv2d(img, K, strides=1)\n",
+            "t.gbx:4:27: conv2d has no parameter 'strides'")
+CHECK_ERROR(argument_twice, "input x: f32[3]\noutput y = step(x, 0.5, threshold=1.0)\n",
+            "t.gbx:2:25: step got 'threshold' twice")
+CHECK_ERROR(def_arity, "def f(a: f32) -> f32:\n    return a\noutput y = f(1.0, 2.0)\n",
+            "t.gbx:3:12: def f takes 1 argument, got 2")
+CHECK_ERROR(majority_of_even_count, "input x: f32[4]\noutput y = majority(x[0], x[1], x[2], x[3])\n",
+            "t.gbx:2:12: majority takes an odd number of arguments, got 4")
+CHECK_ERROR(clamp_bounds_constant, "input x: f32[3]\noutput y = clamp(x, x[0], 1.0)\n",
+            "t.gbx:2:21: lo must be a constant scalar (a number or a scalar param), not f32")
+CHECK_ERROR(clamp_bounds_order, "input x: f32[3]\noutput y = clamp(x, 1.0, -1.0)\n",
+            "t.gbx:2:12: clamp needs lo <= hi, not 1 > -1")
+CHECK_ERROR(step_width_positive, "input x: f32[3]\noutput y = step(x, 0.5, width=0.0)\n",
+            "t.gbx:2:31: width must be positive, not 0")
+
+/* types and shapes */
+CHECK_ERROR(broadcast_mismatch, "input x: f32[3]\ninput z: f32[2]\noutput y = x + z\n",
+            "t.gbx:3:14: +: shapes f32[3] and f32[2] do not broadcast")
+CHECK_ERROR(dense_mismatch, "input x: f32[3]\nparam W: f32[2, 4] = [[1, 2, 3, 4], [5, 6, 7, 8]]\noutput y = dense(x, W)\n",
+            "t.gbx:3:21: dense: the weight f32[2, 4] does not take 3 inputs (f32[3])")
+CHECK_ERROR(matmul_mismatch, "input x: f32[3]\nparam W: f32[2, 4] = [[1, 2, 3, 4], [5, 6, 7, 8]]\noutput y = W @ x\n",
+            "t.gbx:3:14: matmul of f32[2, 4] and f32[3]: inner sizes 4 and 3 differ")
+CHECK_ERROR(conv_channels,
+            "weights \"w.safetensors\"\ninput img: f32[2, 6, 6]\nparam K: f32[2, 1, 3, 3] = weights[\"K\"]\n"
+            "output y = conv2d(img, K)\n",
+            "t.gbx:4:24: conv2d: the kernel f32[2, 1, 3, 3] takes 1 channels per group, the image f32[2, 6, 6] has 2")
+CHECK_ERROR(pool_padding, "input x: f32[1, 5, 5]\noutput y = maxpool2d(x, 2, padding=2)\n",
+            "t.gbx:2:36: maxpool2d: padding 2 must be smaller than the window 2")
+CHECK_ERROR(reshape_count, "input x: f32[4]\noutput y = reshape(x, [3, -1])\n",
+            "t.gbx:2:23: cannot reshape f32[4] (4 elements) to this shape")
+CHECK_ERROR(concat_mismatch, "input x: f32[3]\ninput z: f32[2, 3]\noutput y = concat(x, z)\n",
+            "t.gbx:3:22: concat along axis 0: f32[2, 3] does not fit f32[3]")
+CHECK_ERROR(where_condition, "input x: f32[4]\noutput y = where(x, x, x)\n",
+            "t.gbx:2:18: the condition of where must be bool, not f32[4]")
+CHECK_ERROR(float_of_f32, "input x: f32[3]\noutput y = float(x)\n", "t.gbx:2:18: float converts bool, not f32[3]")
+CHECK_ERROR(ordering_bools, "input x: f32[3]\noutput y = (x < 1) < (x > 2)\n",
+            "t.gbx:2:20: '<' compares f32 with f32, not bool[3] with bool[3]")
+CHECK_ERROR(logic_mixed_types, "input x: f32[3]\noutput y = (x < 1) and x\n",
+            "t.gbx:2:20: 'and' needs operands of one element type, not bool[3] and f32[3]")
+CHECK_ERROR(annotation_mismatch, "input x: f32[3]\nh: f32[2] = x\n", "t.gbx:2:1: 'h' is f32[2], not f32[3]")
+CHECK_ERROR(param_shape, "param W: f32[2] = [1, 2, 3]\n", "t.gbx:1:19: param 'W' is declared f32[2] but its value is f32[3]")
+CHECK_ERROR(param_not_constant, "input x: f32\nparam t: f32 = x\n",
+            "t.gbx:2:16: a param's value is a constant: numbers, lists of numbers or weights[\"name\"]")
+CHECK_ERROR(ragged_array, "y = [[1, 2], [3]]\n", "t.gbx:1:14: array item 1 has shape f32[1] but the first has f32[2]")
+CHECK_ERROR(array_too_large, "input x: f32[65536, 65536, 2]\n", "t.gbx:1:10: f32[65536, 65536, 2] has more than 4294967296 elements")
+
+/* integers, indices, definedness */
+CHECK_ERROR(index_out_of_range, "input x: f32[3]\noutput y = x[3]\n", "t.gbx:2:14: index 3 is out of range for axis 0 of size 3")
+CHECK_ERROR(too_many_subscripts, "input x: f32[3]\noutput y = x[0, 1]\n", "t.gbx:2:12: 2 subscripts for f32[3], which has 1 axis")
+CHECK_ERROR(index_not_integer, "input x: f32[3]\noutput y = x[1.5]\n", "t.gbx:2:14: an index must be a compile-time integer, not f32")
+CHECK_ERROR(empty_slice, "input x: f32[3]\noutput y = x[2:1]\n",
+            "t.gbx:2:14: the slice selects nothing from an axis of size 3 (there are no empty arrays)")
+CHECK_ERROR(empty_comprehension, "input x: f32[4]\noutput y = [x[i] for i in range(0)]\n",
+            "t.gbx:2:27: the range is empty (there are no empty arrays)")
+CHECK_ERROR(integer_division_of_f32, "input x: f32[4]\noutput y = x // 2\n",
+            "t.gbx:2:12: an operand of '//' must be a compile-time integer, not f32[4]")
+CHECK_ERROR(division_by_zero, "n = 3 // 0\n", "t.gbx:1:7: integer division by zero")
+CHECK_ERROR(integer_overflow, "n = 9223372036854775807 + 1\n", "t.gbx:1:25: integer overflow in '+'")
+CHECK_ERROR(range_too_long, "for i in range(100000000):\n    y = 1\n",
+            "t.gbx:1:10: range of 100000000 values: the program would unroll to more than 1000000 statements")
+CHECK_ERROR(output_not_defined, "input x: f32[3]\noutput y: f32[3]\ny[0] = x[0]\ny[2] = x[1]\n",
+            "t.gbx:2:8: output 'y' is not fully defined by the end of the program")
+CHECK_ERROR(read_before_defined, "input x: f32[3]\noutput y: f32[3]\ny[0] = x[0]\nz = y[1]\n",
+            "t.gbx:4:5: output 'y' is read before these elements are defined")
+CHECK_ERROR(declared_local_read, "h: f32[2]\nz = h + 1\n", "t.gbx:2:5: variable 'h' is read before all its elements are defined")
+CHECK_ERROR(region_shape, "input x: f32[3]\noutput y: f32[2, 3]\ny[0] = x[0:2]\n",
+            "t.gbx:3:8: a value of shape f32[2] does not fit the region f32[3] of 'y'")
+
+/* defs and tuples */
+CHECK_ERROR(def_shape_variable_mismatch,
+            "def dot(v: f32[n], w: f32[n]) -> f32:\n    return sum(v * w)\ninput x: f32[3]\ninput z: f32[4]\n"
+            "output y = dot(x, z)\n",
+            "t.gbx:5:19: def dot: argument 'w' is f32[4], the parameter is f32[n]")
+CHECK_ERROR(def_return_type, "def f(v: f32[n]) -> f32[n]:\n    return sum(v)\ninput x: f32[3]\noutput y = f(x)\n",
+            "t.gbx:2:12: def f returns f32 where its type says f32[3]")
+CHECK_ERROR(tuple_as_value, "def pair(a: f32, b: f32) -> (f32, f32):\n    return a, b\noutput y = pair(1.0, 2.0)\n",
+            "t.gbx:3:12: the value is a def's 2 results; take them apart with an assignment")
+CHECK_ERROR(tuple_count, "def pair(a: f32, b: f32) -> (f32, f32):\n    return a, b\na, b, c = pair(1.0, 2.0)\n",
+            "t.gbx:3:11: 3 names need a def call with 3 results, not 2 results")
+CHECK_ERROR(def_duplicate_parameter, "def f(a: f32, a: f32) -> f32:\n    return a\n",
+            "t.gbx:1:15: def f has two parameters named 'a'")
+CHECK_ERROR(def_unbound_result_dim, "def f(a: f32) -> f32[m]:\n    return a\n",
+            "t.gbx:1:22: shape variable 'm' does not occur in the parameters")
+
+/* weights */
+CHECK_ERROR(weights_without_file, "param K: f32[2] = weights[\"K\"]\n",
+            "t.gbx:1:19: weights[\"K\"] needs a weights \"FILE\" line above it")
+CHECK_ERROR(second_weights_file, "weights \"a.safetensors\"\nweights \"b.safetensors\"\n",
+            "t.gbx:2:1: a second weights line (the first is at 1:1)")
+CHECK_ERROR(weights_inside_expression, "weights \"a.safetensors\"\nparam K: f32[2] = [weights[\"K\"], 1.0]\n",
+            "t.gbx:2:19: a param's value is a constant: numbers, lists of numbers or weights[\"name\"]")
