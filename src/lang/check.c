@@ -81,7 +81,8 @@ struct ty {
 	int ndim;
 	int64_t dims[GB_MAX_DIMS];
 	int64_t ival;        /* T_INT */
-	const int64_t *list; /* T_F32 of rank 1 written as a list of ints: the ints */
+	bool is_list;        /* T_F32 of rank 1 written as a list of at most 8 ints ... */
+	int64_t lv[GB_MAX_DIMS]; /* ... whose values these are (shapes, strides, perm) */
 	bool has_fval;       /* a constant f32 scalar (literal, -literal, scalar param) */
 	float fval;
 	ty *items; /* T_TUPLE */
@@ -104,6 +105,7 @@ typedef struct binding {
 	bool typed;        /* declared type: whole assignments must match it */
 	bool none_defined; /* declared without a value, no element assigned yet */
 	uint8_t *defined;  /* per-element mask while partly defined (malloc'ed), else NULL */
+	int64_t n_defined; /* elements set in the mask */
 	gb_ast_pos pos;
 } binding;
 
@@ -134,12 +136,17 @@ typedef struct checker {
 	memo *memos;
 	int n_memos, cap_memos;
 
-	long budget; /* statement executions left */
+	long budget;          /* statement executions and array items left */
+	int64_t elem_budget;  /* element visits of definedness masks left */
+	int64_t mask_bytes;   /* bytes held by all masks */
 	const gb_ast_stmt *weights_stmt;
 	ty ret; /* the return statement's value while checking a def body */
 } checker;
 
+/* Definedness masks: one array's, all arrays' together, element visits. */
 #define MASK_LIMIT ((int64_t)1 << 24)
+#define MASK_TOTAL ((int64_t)1 << 26)
+#define MASK_VISITS ((int64_t)100000000)
 
 static bool fail_at(checker *c, gb_ast_pos pos, const char *fmt, ...) GB_PRINTF(3, 4);
 
@@ -348,10 +355,19 @@ static binding *push_binding(checker *c, const char *name, bkind kind, const ty 
 	return b;
 }
 
+static void drop_mask(checker *c, binding *b)
+{
+	if (b->defined)
+		c->mask_bytes -= numel(&b->type);
+	free(b->defined);
+	b->defined = NULL;
+	b->n_defined = 0;
+}
+
 static void pop_bindings(checker *c, int to)
 {
 	while (c->n_binds > to) {
-		free(c->binds[c->n_binds - 1].defined);
+		drop_mask(c, &c->binds[c->n_binds - 1]);
 		c->n_binds--;
 	}
 }
@@ -499,12 +515,27 @@ static bool region_each(const ty *base, const region *r, bool (*visit)(void *, i
 
 static bool visit_is_defined(void *ctx, int64_t off)
 {
-	return ((const uint8_t *)ctx)[off] != 0;
+	return ((const binding *)ctx)->defined[off] != 0;
 }
 
 static bool visit_define(void *ctx, int64_t off)
 {
-	((uint8_t *)ctx)[off] = 1;
+	binding *b = ctx;
+	b->n_defined += !b->defined[off];
+	b->defined[off] = 1;
+	return true;
+}
+
+/* Charges a walk over a region of a mask against the visit budget. */
+static bool spend_visits(checker *c, const region *r, gb_ast_pos pos)
+{
+	int64_t n = 1;
+	for (int k = 0; k < r->n; k++)
+		n *= r->ax[k].count; /* at most the array's size */
+	c->elem_budget -= n;
+	if (c->elem_budget < 0)
+		return fail_at(c, pos, "element-by-element definitions make more than %lld element visits to check",
+		               (long long)MASK_VISITS);
 	return true;
 }
 
@@ -518,7 +549,9 @@ static bool check_defined(checker *c, const binding *b, const region *r, gb_ast_
 {
 	if (fully_defined(b))
 		return true;
-	bool ok = !b->none_defined && r && region_each(&b->type, r, visit_is_defined, b->defined);
+	if (r && b->defined && !spend_visits(c, r, pos))
+		return false;
+	bool ok = !b->none_defined && r && region_each(&b->type, r, visit_is_defined, (void *)b);
 	if (!ok)
 		return fail_at(c, pos, "%s '%s' is read before %s defined", bkind_str(b->kind), b->name,
 		               r ? "these elements are" : "all its elements are");
@@ -543,7 +576,7 @@ static bool eval_int(checker *c, const gb_ast_expr *e, int64_t *out, const char 
 static bool spend(checker *c, gb_ast_pos pos)
 {
 	if (--c->budget < 0)
-		return fail_at(c, pos, "the program unrolls to more than %d statements and comprehension items",
+		return fail_at(c, pos, "the program unrolls to more than %d statements and array items",
 		               GB_LANG_MAX_UNROLLED);
 	return true;
 }
@@ -732,7 +765,7 @@ static bool finish_stack(checker *c, ty *acc, int64_t n, gb_ast_pos pos)
 	acc->dims[0] = n;
 	acc->ndim++;
 	acc->has_fval = false;
-	acc->list = NULL;
+	acc->is_list = false;
 	return check_size(c, acc, pos);
 }
 
@@ -740,16 +773,14 @@ static bool check_array(checker *c, const gb_ast_expr *e, ty *out)
 {
 	int n = e->u.array.n_items;
 	ty acc = scalar(T_F32);
-	bool all_ints = true;
-	int64_t *ints = gb_arena_alloc(&c->arena, sizeof(int64_t) * (size_t)n);
-	if (!ints)
-		return nomem(c);
+	bool all_ints = n <= GB_MAX_DIMS;
+	int64_t ints[GB_MAX_DIMS];
 	for (int i = 0; i < n; i++) {
 		ty item;
 		const gb_ast_expr *x = e->u.array.items[i];
-		if (!check_expr(c, x, &item) || !want_array(c, &item, x->pos, "an array item"))
+		if (!spend(c, x->pos) || !check_expr(c, x, &item) || !want_array(c, &item, x->pos, "an array item"))
 			return false;
-		if (item.kind == T_INT)
+		if (item.kind == T_INT && all_ints)
 			ints[i] = item.ival;
 		else
 			all_ints = false;
@@ -758,8 +789,10 @@ static bool check_array(checker *c, const gb_ast_expr *e, ty *out)
 	}
 	if (!finish_stack(c, &acc, n, e->pos))
 		return false;
-	if (all_ints)
-		acc.list = ints;
+	if (all_ints) {
+		acc.is_list = true;
+		memcpy(acc.lv, ints, sizeof(int64_t) * (size_t)n);
+	}
 	*out = acc;
 	return true;
 }
@@ -867,9 +900,9 @@ static bool arg_pair(checker *c, const gb_ast_expr *x, int64_t def, int64_t lo, 
 		return false;
 	if (t.kind == T_INT) {
 		out[0] = out[1] = t.ival;
-	} else if (t.kind == T_F32 && t.list && t.dims[0] == 2) {
-		out[0] = t.list[0];
-		out[1] = t.list[1];
+	} else if (t.kind == T_F32 && t.is_list && t.dims[0] == 2) {
+		out[0] = t.lv[0];
+		out[1] = t.lv[1];
 	} else {
 		return fail_at(c, x->pos, "%s must be an integer or a list [h, w] of integers, not %s", what, TS(&t));
 	}
@@ -919,7 +952,7 @@ static bool logic_args(checker *c, const char *name, const gb_ast_expr *const *x
 			return false;
 	}
 	acc.has_fval = false;
-	acc.list = NULL;
+	acc.is_list = false;
 	*out = acc;
 	return true;
 }
@@ -971,7 +1004,7 @@ static bool check_prim(checker *c, const gb_ast_expr *e, const gb_prim *p, ty *o
 		if (!arg_f32(c, ba.param[0], &x, "the argument"))
 			return false;
 		x.has_fval = false;
-		x.list = NULL;
+		x.is_list = false;
 		*out = x;
 		return true;
 	case GB_PRIM_FLOAT:
@@ -990,7 +1023,7 @@ static bool check_prim(checker *c, const gb_ast_expr *e, const gb_prim *p, ty *o
 		if (!(lo <= hi))
 			return fail_at(c, e->pos, "clamp needs lo <= hi, not %g > %g", (double)lo, (double)hi);
 		x.has_fval = false;
-		x.list = NULL;
+		x.is_list = false;
 		*out = x;
 		return true;
 	}
@@ -1009,7 +1042,7 @@ static bool check_prim(checker *c, const gb_ast_expr *e, const gb_prim *p, ty *o
 				return fail_at(c, ba.kw[0]->pos, "width must be positive, not %g", (double)width);
 		}
 		x.has_fval = false;
-		x.list = NULL;
+		x.is_list = false;
 		*out = x;
 		return true;
 	}
@@ -1027,7 +1060,7 @@ static bool check_prim(checker *c, const gb_ast_expr *e, const gb_prim *p, ty *o
 					return false;
 			}
 			x.has_fval = false;
-			x.list = NULL;
+			x.is_list = false;
 			*out = x;
 			return true;
 		}
@@ -1049,7 +1082,7 @@ static bool check_prim(checker *c, const gb_ast_expr *e, const gb_prim *p, ty *o
 			return fail_at(c, ba.param[0]->pos, "softmax needs an array, not a scalar");
 		if (!arg_axis(c, ba.kw[0], x.ndim, &axis, &has_axis))
 			return false;
-		x.list = NULL;
+		x.is_list = false;
 		*out = x;
 		return true;
 	case GB_PRIM_SORT:
@@ -1059,7 +1092,7 @@ static bool check_prim(checker *c, const gb_ast_expr *e, const gb_prim *p, ty *o
 			return fail_at(c, ba.param[0]->pos, "sort needs an array, not a scalar");
 		if (ba.kw[0] && ba.kw[0]->kind != GB_AST_BOOL_LIT)
 			return fail_at(c, ba.kw[0]->pos, "descending must be True or False");
-		x.list = NULL;
+		x.is_list = false;
 		*out = x;
 		return true;
 	case GB_PRIM_XOR:
@@ -1092,7 +1125,7 @@ static bool check_prim(checker *c, const gb_ast_expr *e, const gb_prim *p, ty *o
 			return fail_at(c, ba.param[1]->pos, "dense: the weight %s does not take %lld inputs (%s)", TS(&w),
 			               (long long)x.dims[x.ndim - 1], TS(&x));
 		ty r = x;
-		r.list = NULL;
+		r.is_list = false;
 		r.has_fval = false;
 		r.dims[r.ndim - 1] = w.dims[0];
 		if (ba.param[2]) {
@@ -1121,11 +1154,11 @@ static bool check_prim(checker *c, const gb_ast_expr *e, const gb_prim *p, ty *o
 		} else {
 			if (!check_expr(c, ba.param[1], &y))
 				return false;
-			if (!(y.kind == T_F32 && y.list && y.dims[0] == x.ndim))
+			if (!(y.kind == T_F32 && y.is_list && y.dims[0] == x.ndim))
 				return fail_at(c, ba.param[1]->pos, "perm must be a list of %d integers, not %s", x.ndim, TS(&y));
 			bool seen[GB_MAX_DIMS] = {false};
 			for (int i = 0; i < x.ndim; i++) {
-				int64_t a = y.list[i];
+				int64_t a = y.lv[i];
 				if (a < 0 || a >= x.ndim || seen[a])
 					return fail_at(c, ba.param[1]->pos, "perm must be a permutation of 0..%d", x.ndim - 1);
 				seen[a] = true;
@@ -1193,7 +1226,7 @@ static bool check_prim(checker *c, const gb_ast_expr *e, const gb_prim *p, ty *o
 		    !check_expr(c, ba.param[1], &y))
 			return false;
 		x = as_value(&x);
-		if (!(y.kind == T_F32 && y.list))
+		if (!(y.kind == T_F32 && y.is_list))
 			return fail_at(c, ba.param[1]->pos, "the shape must be a list of integers, not %s", TS(&y));
 		if (y.dims[0] > GB_MAX_DIMS)
 			return fail_at(c, ba.param[1]->pos, "the shape has more than %d axes", GB_MAX_DIMS);
@@ -1202,7 +1235,7 @@ static bool check_prim(checker *c, const gb_ast_expr *e, const gb_prim *p, ty *o
 		int infer = -1;
 		int64_t known = 1;
 		for (int i = 0; i < r.ndim; i++) {
-			int64_t d = y.list[i];
+			int64_t d = y.lv[i];
 			if (d == -1 && infer < 0) {
 				infer = i;
 				continue;
@@ -1245,7 +1278,7 @@ static bool check_prim(checker *c, const gb_ast_expr *e, const gb_prim *p, ty *o
 				return fail_at(c, args[i]->pos, "concat along axis %d: %s does not fit %s", axis, TS(&y), TS(&x));
 			x.dims[axis] += y.dims[axis];
 		}
-		x.list = NULL;
+		x.is_list = false;
 		x.has_fval = false;
 		*out = x;
 		return check_size(c, out, e->pos);
@@ -1311,8 +1344,8 @@ static bool check_index(checker *c, const gb_ast_expr *e, ty *out)
 		return false;
 	if (b && !check_defined(c, b, &r, e->pos))
 		return false;
-	if (t.list && out->ndim == 0) { /* an element of an int list is that int */
-		int64_t v = t.list[r.ax[0].start];
+	if (t.is_list && out->ndim == 0) { /* an element of an int list is that int */
+		int64_t v = t.lv[r.ax[0].start];
 		*out = scalar(T_INT);
 		out->ival = v;
 	}
@@ -1351,7 +1384,7 @@ static bool check_expr_kind(checker *c, const gb_ast_expr *e, ty *out)
 		if (e->u.unary.op == GB_AST_NOT) {
 			*out = as_value(&t);
 			out->has_fval = false;
-			out->list = NULL;
+			out->is_list = false;
 			return true;
 		}
 		if (t.kind == T_INT) {
@@ -1364,7 +1397,7 @@ static bool check_expr_kind(checker *c, const gb_ast_expr *e, ty *out)
 		if (!want_f32(c, &t, e->u.unary.operand->pos, "the operand of '-'"))
 			return false;
 		*out = t;
-		out->list = NULL;
+		out->is_list = false;
 		out->fval = -t.fval;
 		return true;
 	}
@@ -1426,24 +1459,32 @@ static bool call_def(checker *c, const gb_ast_expr *call, int def_index, ty *out
 	if (call->u.call.n_args != n)
 		return fail_at(c, call->pos, "def %s takes %d argument%s, got %d", d->u.def.name, n, n == 1 ? "" : "s",
 		               call->u.call.n_args);
-	ty *args = gb_arena_alloc(&c->arena, sizeof *args * (size_t)(n ? n : 1));
+	ty small[8];
+	ty *args = n <= 8 ? small : malloc(sizeof *args * (size_t)n);
 	if (!args)
 		return nomem(c);
-	for (int i = 0; i < n; i++) {
+	bool ok = true;
+	for (int i = 0; ok && i < n; i++) {
 		const gb_ast_expr *a = call->u.call.args[i];
-		if (!check_expr(c, a, &args[i]) || !want_array(c, &args[i], a->pos, "an argument"))
-			return false;
+		ok = check_expr(c, a, &args[i]) && want_array(c, &args[i], a->pos, "an argument");
 		args[i] = as_value(&args[i]);
-		args[i].list = NULL;
+		args[i].is_list = false;
 		args[i].has_fval = false;
 	}
-	for (int m = 0; m < c->n_memos; m++)
+	for (int m = 0; ok && m < c->n_memos; m++)
 		if (c->memos[m].def_index == def_index && same_args(c->memos[m].args, args, n)) {
 			*out = c->memos[m].result;
+			if (args != small)
+				free(args);
 			return true;
 		}
-	if (c->call_depth >= GB_LANG_MAX_CALL_DEPTH)
-		return fail_at(c, call->pos, "def calls nest deeper than %d", GB_LANG_MAX_CALL_DEPTH);
+	if (ok && c->call_depth >= GB_LANG_MAX_CALL_DEPTH)
+		ok = fail_at(c, call->pos, "def calls nest deeper than %d", GB_LANG_MAX_CALL_DEPTH);
+	if (!ok) {
+		if (args != small)
+			free(args);
+		return false;
+	}
 
 	/* A new frame: parameters and shape variables, then the body. */
 	int saved_start = c->frame_start, saved_visible = c->visible_defs, saved_top = c->top_end;
@@ -1452,7 +1493,6 @@ static bool call_def(checker *c, const gb_ast_expr *call, int def_index, ty *out
 	c->frame_start = c->n_binds;
 	c->visible_defs = def_index;
 	c->call_depth++;
-	bool ok = true;
 	for (int i = 0; ok && i < n; i++) {
 		const gb_ast_param_decl *pd = &d->u.def.params[i];
 		const gb_ast_type *at = &pd->type;
@@ -1499,10 +1539,13 @@ static bool call_def(checker *c, const gb_ast_expr *call, int def_index, ty *out
 		}
 	}
 	ty result = scalar(T_F32);
+	const gb_ast_block *body = &d->u.def.body;
+	if (ok && (body->n_stmts == 0 || body->stmts[body->n_stmts - 1]->kind != GB_AST_RETURN))
+		ok = fail_at(c, d->pos, "def %s does not end with a return statement", d->u.def.name);
 	if (ok)
-		ok = check_block(c, &d->u.def.body);
+		ok = check_block(c, body);
 	if (ok) { /* the return statement left its value in c->ret */
-		const gb_ast_stmt *ret = d->u.def.body.stmts[d->u.def.body.n_stmts - 1];
+		const gb_ast_stmt *ret = body->stmts[body->n_stmts - 1];
 		int k = d->u.def.n_returns;
 		ty *got = c->ret.kind == T_TUPLE ? c->ret.items : &c->ret;
 		int n_got = c->ret.kind == T_TUPLE ? c->ret.n_items : 1;
@@ -1529,6 +1572,13 @@ static bool call_def(checker *c, const gb_ast_expr *call, int def_index, ty *out
 	c->frame_start = saved_start;
 	c->visible_defs = saved_visible;
 	c->top_end = saved_top;
+	ty *kept = ok ? gb_arena_alloc(&c->arena, sizeof *kept * (size_t)(n ? n : 1)) : NULL;
+	if (ok && !kept)
+		ok = nomem(c);
+	if (ok)
+		memcpy(kept, args, sizeof *kept * (size_t)n);
+	if (args != small)
+		free(args);
 	if (!ok)
 		return false;
 	if (c->n_memos == c->cap_memos) {
@@ -1539,7 +1589,7 @@ static bool call_def(checker *c, const gb_ast_expr *call, int def_index, ty *out
 		c->memos = grown;
 		c->cap_memos = cap;
 	}
-	c->memos[c->n_memos++] = (memo){def_index, args, n, result};
+	c->memos[c->n_memos++] = (memo){def_index, kept, n, result};
 	*out = result;
 	return true;
 }
@@ -1605,7 +1655,7 @@ static bool check_decl(checker *c, const gb_ast_stmt *s)
 	ty t = s->u.decl.type ? decl : as_value(&value);
 	if (kind != B_PARAM || t.ndim != 0) {
 		t.has_fval = false;
-		t.list = NULL;
+		t.is_list = false;
 	} else if (v->kind != GB_AST_WEIGHTS) {
 		ty val = as_value(&value);
 		t.has_fval = val.has_fval; /* a scalar param is a constant for clamp and step */
@@ -1642,28 +1692,31 @@ static bool assign_region(checker *c, const gb_ast_target *tg, const ty *v, gb_a
 	if (!fit)
 		return fail_at(c, value_pos, "a value of shape %s does not fit the region %s of '%s'", TS(&val), TS(&sel),
 		               tg->name);
-	b->type.list = NULL;
+	b->type.is_list = false;
 	b->type.has_fval = false;
 	if (fully_defined(b))
 		return true;
+	int64_t n = numel(&b->type);
 	if (!b->defined) {
-		int64_t n = numel(&b->type);
 		if (n > MASK_LIMIT)
 			return fail_at(c, tg->pos,
 			               "'%s' has %lld elements: assign it whole (element-wise definition is checked up to %lld)",
 			               tg->name, (long long)n, (long long)MASK_LIMIT);
+		if (c->mask_bytes + n > MASK_TOTAL)
+			return fail_at(c, tg->pos, "too many arrays are being defined element by element at once (%lld elements)",
+			               (long long)(c->mask_bytes + n));
 		b->defined = calloc((size_t)n, 1);
 		if (!b->defined)
 			return nomem(c);
+		c->mask_bytes += n;
+		b->n_defined = 0;
 		b->none_defined = false;
 	}
-	region_each(&b->type, &r, visit_define, b->defined);
-	int64_t n = numel(&b->type);
-	for (int64_t i = 0; i < n; i++)
-		if (!b->defined[i])
-			return true;
-	free(b->defined);
-	b->defined = NULL;
+	if (!spend_visits(c, &r, tg->pos))
+		return false;
+	region_each(&b->type, &r, visit_define, b);
+	if (b->n_defined == n)
+		drop_mask(c, b);
 	return true;
 }
 
@@ -1690,16 +1743,14 @@ static bool assign_whole(checker *c, const char *name, gb_ast_pos pos, const ty 
 	if (!b || (b->kind == B_VAR && (annot || !b->typed))) {
 		ty t = annot ? decl : *v;
 		if (b && b >= c->binds + c->frame_start) { /* rebind in place */
-			free(b->defined);
-			b->defined = NULL;
+			drop_mask(c, b);
 			b->type = t;
 		} else if (!(b = push_binding(c, name, B_VAR, &t, pos))) {
 			return false;
 		}
 		b->typed = annot != NULL;
 	}
-	free(b->defined);
-	b->defined = NULL;
+	drop_mask(c, b);
 	b->none_defined = v == NULL;
 	return true;
 }
@@ -1847,6 +1898,7 @@ gb_status gb_ast_check(const gb_ast *ast, gb_error *err)
 	c.file = ast->file;
 	c.err = err;
 	c.budget = GB_LANG_MAX_UNROLLED;
+	c.elem_budget = MASK_VISITS;
 	gb_arena_init(&c.arena, (size_t)64 << 10);
 	c.defs = malloc(sizeof *c.defs * (size_t)(count_defs(&ast->body) + 1));
 	if (!c.defs) {

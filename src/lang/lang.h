@@ -116,6 +116,7 @@ const gb_prim *gb_prim_get(gb_prim_id id);
  * have the shapes they declare; at most one weights line, and one whenever
  * weights["..."] is used. Loops are unrolled and each def body is checked
  * once per distinct argument signature (a def never called is not checked).
+ * The unrolling budget counts statement executions and array items.
  * Side-car tensors are not opened here.
  *
  * Errors: GB_STATUS_BAD_FILE, "FILE:LINE:COL: <what is wrong>", pointing at

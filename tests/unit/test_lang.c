@@ -724,7 +724,7 @@ Test(lang_check, long_chains_and_big_loops)
 	gb_ast *ast = parse_ok("y = 0\nfor i in range(1000):\n    for j in range(1000):\n        y = y + 1\n", "big.gbx");
 	gb_error err = {0};
 	cr_assert_eq(gb_ast_check(ast, &err), GB_STATUS_BAD_FILE);
-	cr_assert_str_eq(err.msg, "big.gbx:4:9: the program unrolls to more than 1000000 statements and comprehension items");
+	cr_assert_str_eq(err.msg, "big.gbx:4:9: the program unrolls to more than 1000000 statements and array items");
 	gb_ast_free(ast);
 }
 
