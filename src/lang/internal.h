@@ -19,7 +19,8 @@
  *   COMMENT_INNER  a comment inside brackets (the parser moves it in front
  *                  of the statement).
  *   a comment at the end of a line outside brackets rides on that line's
- *                  NEWLINE token (text, comment_pos).
+ *                  NEWLINE token (text; the NEWLINE stands where the comment
+ *                  starts).
  *
  * blank_before is set on the first token of a line (and on COMMENT_LINE)
  * when at least one blank line precedes it. */
@@ -74,22 +75,41 @@ typedef enum gb_tok_kind {
 	GB_TOK_COUNT
 } gb_tok_kind;
 
-typedef struct gb_tok {
-	gb_tok_kind kind;
-	gb_ast_pos pos;
+typedef struct gb_tok { /* kept small: a program has millions of them at most */
+	uint8_t kind;      /* gb_tok_kind */
 	bool blank_before;
+	uint32_t src_off, src_len; /* the token's bytes in the source (for messages) */
+	gb_ast_pos pos;
 	const char *text;  /* NAME: the name; STRING: the decoded contents;
 	                      COMMENT_*: what follows '#'; NEWLINE: the line's
-	                      trailing comment or NULL; numbers: source text */
-	gb_ast_pos comment_pos; /* NEWLINE with a trailing comment */
-	int64_t ival;      /* INT */
-	float fval;        /* FLOAT */
-	size_t src_off, src_len; /* the token's bytes in the source (for messages) */
+	                      trailing comment or NULL */
+	union {
+		int64_t ival; /* INT */
+		float fval;   /* FLOAT */
+	};
 } gb_tok;
 
-/* Splits src into tokens, allocated in arena (*toks, *n_toks); the last token
- * is EOF. Errors: GB_STATUS_BAD_FILE "FILE:LINE:COL: expected X, found Y". */
-gb_status gb_lang_lex(const char *src, size_t len, const char *file, gb_arena *arena, gb_tok **toks,
+/* ---- small allocations --------------------------------------------------------------
+ * The arena aligns every allocation to 64 bytes; a tree is mostly small
+ * nodes and short names, so they are carved 8-byte aligned out of larger
+ * arena blocks. */
+typedef struct gb_pool {
+	gb_arena *arena;
+	char *cur;
+	size_t left;
+} gb_pool;
+
+/* Zeroed memory, 8-byte aligned; NULL on overflow or out of memory. */
+void *gb_pool_alloc(gb_pool *pool, size_t size);
+/* s[0..n) and a NUL. */
+char *gb_pool_strndup(gb_pool *pool, const char *s, size_t n);
+
+/* Splits src into tokens. *toks is malloc'ed (the caller frees it after
+ * parsing; NULL on failure); the texts tokens point to (names, strings,
+ * comments) go to strings, which must live as long as the tree. The last
+ * token is EOF. Errors: GB_STATUS_BAD_FILE "FILE:LINE:COL: expected X,
+ * found Y". */
+gb_status gb_lang_lex(const char *src, size_t len, const char *file, gb_pool *strings, gb_tok **toks,
                       int *n_toks, gb_error *err);
 
 /* How a token reads in "found ..." messages: "name 'x'", "number 1.5",

@@ -20,7 +20,7 @@
 #define GB_LANG_MAX_NESTING 100   /* brackets, unary operators and blocks, combined */
 #define GB_LANG_MAX_DEPTH 1000    /* height of an expression tree (long a + b + ... chains) */
 #define GB_LANG_MAX_INDENT 100    /* indentation levels */
-#define GB_LANG_MAX_FILE_BYTES ((size_t)1 << 28)
+#define GB_LANG_MAX_FILE_BYTES ((size_t)8 << 20) /* programs are text for people; big tensors go in the side-car */
 
 /* ---- parsing (lexer.c, parser.c) --------------------------------------------- */
 

@@ -22,7 +22,7 @@ typedef struct lexer {
 	size_t i;       /* next byte */
 	int line, col;  /* position of src[i] */
 	const char *file;
-	gb_arena *arena;
+	gb_pool *pool; /* texts */
 	gb_error *err;
 
 	gb_tok *toks;
@@ -111,7 +111,7 @@ void gb_lang_describe_char(const char *s, size_t n, char *buf, size_t size)
 		return;
 	}
 	unsigned char c = (unsigned char)s[0];
-	if (c == '\n')
+	if (c == '\n' || (c == '\r' && n > 1 && s[1] == '\n'))
 		snprintf(buf, size, "end of line");
 	else if (c == '\t')
 		snprintf(buf, size, "a tab");
@@ -200,14 +200,12 @@ static void skip_newline(lexer *lx)
 static gb_tok *push_tok(lexer *lx, gb_tok_kind kind, gb_ast_pos pos, size_t off, size_t len)
 {
 	if (lx->n_toks == lx->cap_toks) {
-		int cap = lx->cap_toks ? lx->cap_toks * 2 : 256;
+		int cap = lx->cap_toks ? lx->cap_toks + lx->cap_toks / 2 : 256;
 		if (lx->cap_toks > INT32_MAX / 4)
 			return NULL;
-		gb_tok *grown = gb_arena_alloc(lx->arena, sizeof(gb_tok) * (size_t)cap);
+		gb_tok *grown = realloc(lx->toks, sizeof(gb_tok) * (size_t)cap);
 		if (!grown)
 			return NULL;
-		if (lx->n_toks)
-			memcpy(grown, lx->toks, sizeof(gb_tok) * (size_t)lx->n_toks);
 		lx->toks = grown;
 		lx->cap_toks = cap;
 	}
@@ -215,8 +213,8 @@ static gb_tok *push_tok(lexer *lx, gb_tok_kind kind, gb_ast_pos pos, size_t off,
 	memset(t, 0, sizeof *t);
 	t->kind = kind;
 	t->pos = pos;
-	t->src_off = off;
-	t->src_len = len;
+	t->src_off = (uint32_t)off; /* the source is at most GB_LANG_MAX_FILE_BYTES */
+	t->src_len = (uint32_t)len;
 	if (kind != GB_TOK_INDENT && kind != GB_TOK_DEDENT && kind != GB_TOK_NEWLINE && kind != GB_TOK_EOF) {
 		t->blank_before = lx->blank_next;
 		lx->blank_next = false;
@@ -224,16 +222,44 @@ static gb_tok *push_tok(lexer *lx, gb_tok_kind kind, gb_ast_pos pos, size_t off,
 	return t;
 }
 
-static char *arena_strndup(gb_arena *a, const char *s, size_t n)
+void *gb_pool_alloc(gb_pool *pool, size_t size)
+{
+	size_t rounded;
+	if (!gb_add_size(size, 7, &rounded))
+		return NULL;
+	rounded &= ~(size_t)7;
+	if (rounded == 0)
+		rounded = 8;
+	if (rounded > 1024) { /* big ones straight from the arena */
+		void *mem = gb_arena_alloc(pool->arena, rounded);
+		if (mem)
+			memset(mem, 0, rounded);
+		return mem;
+	}
+	if (pool->left < rounded) {
+		const size_t chunk = (size_t)32 << 10;
+		pool->cur = gb_arena_alloc(pool->arena, chunk);
+		if (!pool->cur) {
+			pool->left = 0;
+			return NULL;
+		}
+		pool->left = chunk;
+	}
+	void *mem = pool->cur;
+	pool->cur += rounded;
+	pool->left -= rounded;
+	memset(mem, 0, rounded);
+	return mem;
+}
+
+char *gb_pool_strndup(gb_pool *pool, const char *s, size_t n)
 {
 	size_t total;
 	if (!gb_add_size(n, 1, &total))
 		return NULL;
-	char *copy = gb_arena_alloc(a, total);
-	if (copy) {
-		memcpy(copy, s, n);
-		copy[n] = '\0';
-	}
+	char *copy = gb_pool_alloc(pool, total);
+	if (copy)
+		memcpy(copy, s, n); /* the NUL is already there */
 	return copy;
 }
 
@@ -255,7 +281,7 @@ static gb_status lex_comment(lexer *lx, const char **text)
 	size_t end = lx->i;
 	while (end > start && (lx->src[end - 1] == ' ' || lx->src[end - 1] == '\t'))
 		end--;
-	*text = arena_strndup(lx->arena, lx->src + start, end - start);
+	*text = gb_pool_strndup(lx->pool, lx->src + start, end - start);
 	return *text ? GB_OK : lex_nomem(lx);
 }
 
@@ -307,15 +333,18 @@ static gb_status lex_number(lexer *lx)
 	if (!t)
 		return lex_nomem(lx);
 	if (is_float) {
-		char *text = arena_strndup(lx->arena, s + start, n);
-		if (!text)
+		char text[64]; /* strtof needs a terminated copy; long literals go to the heap */
+		char *copy = n < sizeof text ? text : malloc(n + 1);
+		if (!copy)
 			return lex_nomem(lx);
-		errno = 0;
-		float v = strtof(text, NULL);
+		memcpy(copy, s + start, n);
+		copy[n] = '\0';
+		float v = strtof(copy, NULL);
+		if (copy != text)
+			free(copy);
 		if (!isfinite(v))
 			return lex_error(lx, pos.line, pos.col, "a number within float32 range", found);
 		t->fval = v;
-		t->text = text;
 	} else {
 		int64_t v = 0;
 		for (size_t k = start; k < j; k++) {
@@ -348,7 +377,7 @@ static gb_status lex_name(lexer *lx)
 	if (!t)
 		return lex_nomem(lx);
 	if (kind == GB_TOK_NAME) {
-		t->text = arena_strndup(lx->arena, lx->src + start, n);
+		t->text = gb_pool_strndup(lx->pool, lx->src + start, n);
 		if (!t->text)
 			return lex_nomem(lx);
 	}
@@ -361,8 +390,13 @@ static gb_status lex_string(lexer *lx)
 {
 	size_t start = lx->i;
 	gb_ast_pos pos = {lx->line, lx->col};
+	/* The decoded text is no longer than the source up to the closing quote
+	 * (or the end of the line, where the loop below reports the error). */
+	size_t end = start + 1;
+	while (end < lx->len && lx->src[end] != '"' && lx->src[end] != '\n')
+		end += lx->src[end] == '\\' && end + 1 < lx->len ? 2 : 1;
 	skip_bytes(lx, 1);
-	char *out = gb_arena_alloc(lx->arena, lx->len - lx->i + 1);
+	char *out = gb_pool_alloc(lx->pool, end - start);
 	if (!out)
 		return lex_nomem(lx);
 	size_t n = 0;
@@ -528,13 +562,14 @@ static gb_status emit_newline(lexer *lx)
 	if (!t)
 		return lex_nomem(lx);
 	t->text = lx->trailing;
-	t->comment_pos = lx->trailing_pos;
 	lx->trailing = NULL;
 	lx->at_line_start = true;
 	return GB_OK;
 }
 
-gb_status gb_lang_lex(const char *src, size_t len, const char *file, gb_arena *arena, gb_tok **toks, int *n_toks,
+static gb_status lex_all(lexer *lx);
+
+gb_status gb_lang_lex(const char *src, size_t len, const char *file, gb_pool *strings, gb_tok **toks, int *n_toks,
                       gb_error *err)
 {
 	*toks = NULL;
@@ -542,68 +577,79 @@ gb_status gb_lang_lex(const char *src, size_t len, const char *file, gb_arena *a
 	if (len > GB_LANG_MAX_FILE_BYTES)
 		return gb_fail(err, GB_STATUS_BAD_FILE, "%s: %zu bytes, more than a program may hold (%zu)", file, len,
 		               GB_LANG_MAX_FILE_BYTES);
-	lexer lx = {.src = src, .len = len, .line = 1, .col = 1, .file = file, .arena = arena, .err = err};
+	lexer lx = {.src = src, .len = len, .line = 1, .col = 1, .file = file, .pool = strings, .err = err};
 	lx.n_indent = 1;
 	lx.at_line_start = true;
+	gb_status st = lex_all(&lx);
+	if (st != GB_OK) {
+		free(lx.toks);
+		return st;
+	}
+	*toks = lx.toks;
+	*n_toks = lx.n_toks;
+	return GB_OK;
+}
+
+/* The token loop (see the top of the file). */
+static gb_status lex_all(lexer *lx)
+{
 	gb_status st;
 	for (;;) {
-		if (lx.at_line_start && lx.depth == 0) {
-			if ((st = lex_line_start(&lx)) != GB_OK)
+		if (lx->at_line_start && lx->depth == 0) {
+			if ((st = lex_line_start(lx)) != GB_OK)
 				return st;
-			if (lx.i >= lx.len)
+			if (lx->i >= lx->len)
 				break;
 		}
-		if (lx.i >= lx.len)
+		if (lx->i >= lx->len)
 			break;
-		char c = src[lx.i];
+		char c = lx->src[lx->i];
 		if (c == ' ' || c == '\t') {
-			skip_bytes(&lx, 1);
-		} else if (is_newline_at(&lx, lx.i)) {
-			if (lx.depth == 0 && (st = emit_newline(&lx)) != GB_OK)
+			skip_bytes(lx, 1);
+		} else if (is_newline_at(lx, lx->i)) {
+			if (lx->depth == 0 && (st = emit_newline(lx)) != GB_OK)
 				return st;
-			skip_newline(&lx);
+			skip_newline(lx);
 		} else if (c == '#') {
-			gb_ast_pos pos = {lx.line, lx.col};
-			size_t off = lx.i;
+			gb_ast_pos pos = {lx->line, lx->col};
+			size_t off = lx->i;
 			const char *text;
-			if ((st = lex_comment(&lx, &text)) != GB_OK)
+			if ((st = lex_comment(lx, &text)) != GB_OK)
 				return st;
-			if (lx.depth == 0) {
-				lx.trailing = text;
-				lx.trailing_pos = pos;
+			if (lx->depth == 0) {
+				lx->trailing = text;
+				lx->trailing_pos = pos;
 			} else {
-				gb_tok *t = push_tok(&lx, GB_TOK_COMMENT_INNER, pos, off, lx.i - off);
+				gb_tok *t = push_tok(lx, GB_TOK_COMMENT_INNER, pos, off, lx->i - off);
 				if (!t)
-					return lex_nomem(&lx);
+					return lex_nomem(lx);
 				t->text = text;
 			}
-		} else if (is_digit(c) || (c == '.' && lx.i + 1 < len && is_digit(src[lx.i + 1]))) {
-			if ((st = lex_number(&lx)) != GB_OK)
+		} else if (is_digit(c) || (c == '.' && lx->i + 1 < lx->len && is_digit(lx->src[lx->i + 1]))) {
+			if ((st = lex_number(lx)) != GB_OK)
 				return st;
 		} else if (is_name_start(c)) {
-			if ((st = lex_name(&lx)) != GB_OK)
+			if ((st = lex_name(lx)) != GB_OK)
 				return st;
 		} else if (c == '"') {
-			if ((st = lex_string(&lx)) != GB_OK)
+			if ((st = lex_string(lx)) != GB_OK)
 				return st;
 		} else {
-			if ((st = lex_punct(&lx)) != GB_OK)
+			if ((st = lex_punct(lx)) != GB_OK)
 				return st;
 		}
 	}
 	/* End of source: close the last line (unless a bracket is still open,
 	 * which the parser reports) and every open block. */
-	if (!lx.at_line_start && lx.depth == 0 && (st = emit_newline(&lx)) != GB_OK)
+	if (!lx->at_line_start && lx->depth == 0 && (st = emit_newline(lx)) != GB_OK)
 		return st;
-	gb_ast_pos end = {lx.line, lx.col};
-	while (lx.n_indent > 1) {
-		lx.n_indent--;
-		if (!push_tok(&lx, GB_TOK_DEDENT, end, lx.i, 0))
-			return lex_nomem(&lx);
+	gb_ast_pos end = {lx->line, lx->col};
+	while (lx->n_indent > 1) {
+		lx->n_indent--;
+		if (!push_tok(lx, GB_TOK_DEDENT, end, lx->i, 0))
+			return lex_nomem(lx);
 	}
-	if (!push_tok(&lx, GB_TOK_EOF, end, lx.i, 0))
-		return lex_nomem(&lx);
-	*toks = lx.toks;
-	*n_toks = lx.n_toks;
+	if (!push_tok(lx, GB_TOK_EOF, end, lx->i, 0))
+		return lex_nomem(lx);
 	return GB_OK;
 }

@@ -35,7 +35,7 @@ typedef struct parser {
 	gb_tok *toks;
 	int n_toks;
 	int cur; /* index of the current token (never a COMMENT_INNER) */
-	gb_arena *arena;
+	gb_pool *pool; /* the tree's memory */
 	gb_error *err;
 	int nesting;     /* current recursion level, bounded by GB_LANG_MAX_NESTING */
 	int block_level; /* 0 at top level */
@@ -55,15 +55,15 @@ static void *nomem(parser *p)
 	return NULL;
 }
 
-/* ---- vectors in the arena ---------------------------------------------------- */
+/* ---- vectors in the tree's memory ------------------------------------------------ */
 
 static bool vec_push(parser *p, vec *v, const void *item, size_t elem)
 {
 	if (v->n == v->cap) {
 		if (v->cap > INT32_MAX / 4)
 			goto nomem;
-		int cap = v->cap ? v->cap * 2 : 4;
-		char *grown = gb_arena_alloc(p->arena, elem * (size_t)cap);
+		int cap = v->cap ? v->cap * 2 : 2;
+		char *grown = gb_pool_alloc(p->pool, elem * (size_t)cap);
 		if (!grown)
 			goto nomem;
 		if (v->n)
@@ -86,7 +86,7 @@ static bool push_ptr(parser *p, vec *v, void *ptr)
 
 static void *new_zeroed(parser *p, size_t size)
 {
-	void *mem = gb_arena_calloc(p->arena, 1, size);
+	void *mem = gb_pool_alloc(p->pool, size);
 	return mem ? mem : nomem(p);
 }
 
@@ -461,14 +461,17 @@ static gb_ast_expr *parse_atom(parser *p)
 	return e;
 }
 
-/* postfix := atom { '(' args ')' | '[' subs ']' }   (a call only right after a name) */
+/* postfix := (NAME '(' args ')' | atom) { '[' subs ']' }   (a call only right after a name) */
 static gb_ast_expr *parse_postfix(parser *p)
 {
+	bool callable = peek_kind(p) == GB_TOK_NAME; /* not "(f)(x)" */
 	gb_ast_expr *e = parse_atom(p);
 	while (e) {
-		if (peek_kind(p) == GB_TOK_LPAREN && e->kind == GB_AST_NAME) {
+		if (peek_kind(p) == GB_TOK_LPAREN && callable) {
+			callable = false;
 			e = parse_call(p, e);
 		} else if (peek_kind(p) == GB_TOK_LBRACKET) {
+			callable = false;
 			const gb_tok *open = peek(p);
 			gb_ast_expr *ix = new_expr(p, GB_AST_INDEX, e->pos);
 			if (!ix)
@@ -729,7 +732,7 @@ static bool take_leading(parser *p, gb_ast_stmt *s, vec *pending)
 {
 	int n = pending->n + p->inner.n;
 	if (n > 0) {
-		gb_ast_comment *all = gb_arena_alloc(p->arena, sizeof *all * (size_t)n);
+		gb_ast_comment *all = gb_pool_alloc(p->pool, sizeof *all * (size_t)n);
 		if (!all)
 			{
 			nomem(p);
@@ -1038,7 +1041,7 @@ static bool parse_stmts(parser *p, gb_ast_block *blk, int indent_col, vec *pendi
 			while (keep < pending->n && cs[keep].pos.col >= indent_col)
 				keep++;
 			if (keep > 0) {
-				gb_ast_comment *end = gb_arena_alloc(p->arena, sizeof *end * (size_t)keep);
+				gb_ast_comment *end = gb_pool_alloc(p->pool, sizeof *end * (size_t)keep);
 				if (!end)
 					{
 			nomem(p);
@@ -1087,14 +1090,15 @@ gb_status gb_ast_parse(const char *src, size_t len, const char *file, gb_ast **o
 	if (!ast)
 		return gb_fail(err, GB_STATUS_NOMEM, "%s: out of memory while parsing", file);
 	gb_arena_init(&ast->arena, (size_t)64 << 10);
+	gb_pool pool = {.arena = &ast->arena};
+	parser p = {.src = src, .pool = &pool, .err = err};
 	gb_status st;
-	ast->file = gb_arena_strdup(&ast->arena, file);
+	ast->file = p.file = gb_arena_strdup(&ast->arena, file);
 	if (!ast->file) {
 		st = gb_fail(err, GB_STATUS_NOMEM, "%s: out of memory while parsing", file);
 		goto fail;
 	}
-	parser p = {.src = src, .file = ast->file, .arena = &ast->arena, .err = err};
-	if ((st = gb_lang_lex(src, len, ast->file, &ast->arena, &p.toks, &p.n_toks, err)) != GB_OK)
+	if ((st = gb_lang_lex(src, len, ast->file, &pool, &p.toks, &p.n_toks, err)) != GB_OK)
 		goto fail;
 	/* COMMENT_INNER never comes first: it only occurs inside brackets. */
 	vec pending = {0};
@@ -1103,9 +1107,11 @@ gb_status gb_ast_parse(const char *src, size_t len, const char *file, gb_ast **o
 		st = p.status != GB_OK ? p.status : GB_STATUS_BAD_FILE;
 		goto fail;
 	}
+	free(p.toks); /* the tree keeps no token */
 	*out = ast;
 	return GB_OK;
 fail:
+	free(p.toks);
 	gb_ast_free(ast);
 	return st;
 }

@@ -463,6 +463,7 @@ SYNTAX_ERROR(lone_carriage_return, "x = 1\ry = 2\n",
              "t.gbx:1:6: expected a name, number, string, operator or bracket, found byte 0x0D")
 SYNTAX_ERROR(unterminated_string, "weights \"net.safetensors\n",
              "t.gbx:1:25: expected '\"' to close the string, found end of line")
+SYNTAX_ERROR(unterminated_string_crlf, "weights \"net\r\n", "t.gbx:1:13: expected '\"' to close the string, found end of line")
 SYNTAX_ERROR(bad_escape, "weights \"a\\nb\"\n", "t.gbx:1:12: expected '\"' or '\\' after '\\' in a string, found 'n'")
 SYNTAX_ERROR(control_in_comment, "x = 1  # bell\x07\n",
              "t.gbx:1:14: expected a printable character in the comment, found byte 0x07")
@@ -493,6 +494,8 @@ SYNTAX_ERROR(positional_after_keyword, "y = f(a=1, 2)\n",
 SYNTAX_ERROR(duplicate_keyword, "y = f(x, axis=1, axis=2)\n",
              "t.gbx:1:18: expected each keyword argument once, found name 'axis'")
 SYNTAX_ERROR(call_of_non_name, "y = x[0](1)\n", "t.gbx:1:9: expected end of line, found '('")
+SYNTAX_ERROR(call_of_parenthesised_name, "y = (f)(1)\n", "t.gbx:1:8: expected end of line, found '('")
+SYNTAX_ERROR(call_of_call, "y = f(1)(2)\n", "t.gbx:1:9: expected end of line, found '('")
 SYNTAX_ERROR(weights_without_key, "param W: f32 = weights[0]\n",
              "t.gbx:1:24: expected a tensor name string (weights[\"name\"]), found number 0")
 SYNTAX_ERROR(range_arguments, "for i in range(0, 4, 1, 2):\n    y = 1\n",
