@@ -119,8 +119,4 @@ void gb_tok_describe(const gb_tok *t, const char *src, char *buf, size_t size);
 /* Spelling of a token kind in "expected ..." messages ("'('", "a name"). */
 const char *gb_tok_kind_str(gb_tok_kind kind);
 
-/* Writes "what" for byte c at the start of s[0..n): "'$'" for printable
- * ASCII, "byte 0x07" otherwise. */
-void gb_lang_describe_char(const char *s, size_t n, char *buf, size_t size);
-
 #endif /* GB_LANG_INTERNAL_H */

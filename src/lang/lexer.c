@@ -104,7 +104,9 @@ const char *gb_tok_kind_str(gb_tok_kind kind)
 	return "a token";
 }
 
-void gb_lang_describe_char(const char *s, size_t n, char *buf, size_t size)
+/* How the character at s[0..n) reads in "found ..." messages: "'$'" for
+ * printable ASCII, "byte 0x07" otherwise. */
+static void describe_char(const char *s, size_t n, char *buf, size_t size)
 {
 	if (n == 0) {
 		snprintf(buf, size, "end of file");
@@ -164,7 +166,7 @@ static gb_status lex_error(lexer *lx, int line, int col, const char *expected, c
 static gb_status lex_error_here(lexer *lx, const char *expected)
 {
 	char found[32];
-	gb_lang_describe_char(lx->src + lx->i, lx->len - lx->i, found, sizeof found);
+	describe_char(lx->src + lx->i, lx->len - lx->i, found, sizeof found);
 	return lex_error(lx, lx->line, lx->col, expected, found);
 }
 
