@@ -993,7 +993,7 @@ static bool check_prim(checker *c, const gb_ast_expr *e, const gb_prim *p, ty *o
 	const gb_ast_expr *const *args = (const gb_ast_expr *const *)e->u.call.args;
 	int n_args = e->u.call.n_args;
 	ty x, y;
-	int axis;
+	int axis = 0;
 	bool has_axis;
 	switch (p->id) {
 	case GB_PRIM_RELU:
