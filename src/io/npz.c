@@ -10,11 +10,12 @@
  *    must agree) and every member must be named NAME.npy, NAME unique;
  *  - only stored and deflated members are read (numpy writes nothing else),
  *    and no encrypted ones;
- *  - a member's declared uncompressed size is checked before any allocation:
- *    a stored member is exactly its compressed size, a deflated one at most
- *    NPZ_DEFLATE_RATIO times it (deflate's ceiling is about 1032:1), and no
- *    member exceeds GB_MAX_FILE_BYTES. A size no compressor could produce
- *    from the bytes present is a lie, so a zip bomb fails here;
+ *  - a member's declared sizes are checked before any allocation: its
+ *    compressed size fits in the archive; a stored member's size is exactly
+ *    that, a deflated one's at most NPZ_DEFLATE_RATIO times it (deflate's
+ *    ceiling is about 1032:1); and no member exceeds GB_MAX_FILE_BYTES. A
+ *    size no compressor could produce from the bytes present is a lie, so a
+ *    zip bomb fails here;
  *  - exactly the declared size is then read, and one more read must report
  *    end of data with a good CRC, so a member that inflates to more (or to
  *    less, or to other bytes) than declared is refused without ever being
@@ -31,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,7 +76,8 @@ static gb_status fail_zip_error(gb_error *err, zip_error_t *ze, bool writing, co
  * declared size. On success *size is the number of bytes to read and name
  * is the array name (the member name without ".npy"), in a buffer of
  * name_size bytes. */
-static gb_status npz_check_member(const char *path, const zip_stat_t *sb, char *name, size_t name_size, gb_error *err)
+static gb_status npz_check_member(const char *path, uint64_t archive_size, const zip_stat_t *sb, char *name,
+                                  size_t name_size, gb_error *err)
 {
 	char shown[64];
 	const zip_uint64_t need = ZIP_STAT_NAME | ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_COMP_METHOD;
@@ -91,6 +94,9 @@ static gb_status npz_check_member(const char *path, const zip_stat_t *sb, char *
 	memcpy(name, member, len - NPZ_SUFFIX_LEN);
 	name[len - NPZ_SUFFIX_LEN] = '\0';
 
+	if (sb->comp_size > archive_size)
+		return gb_fail(err, GB_STATUS_BAD_FILE, "%s: member '%s' declares %llu compressed bytes in a %llu-byte archive",
+		               path, shown, (unsigned long long)sb->comp_size, (unsigned long long)archive_size);
 	if ((sb->valid & ZIP_STAT_ENCRYPTION_METHOD) && sb->encryption_method != ZIP_EM_NONE)
 		return gb_fail(err, GB_STATUS_UNSUPPORTED, "%s: member '%s' is encrypted", path, shown);
 	if (sb->comp_method == ZIP_CM_STORE) {
@@ -163,13 +169,19 @@ gb_status gb_npz_load(const char *path, gb_tensor_map **out, gb_error *err)
 	char *label = NULL;
 	char *name = NULL;
 
+	struct stat archive;
+	if (stat(path, &archive) != 0)
+		return gb_fail(err, GB_STATUS_BAD_FILE, "%s: cannot open: %s", path, strerror(errno));
+	if (!S_ISREG(archive.st_mode))
+		return gb_fail(err, GB_STATUS_BAD_FILE, "%s: not a regular file", path);
 	int code = 0;
 	zip_t *za = zip_open(path, ZIP_RDONLY | ZIP_CHECKCONS, &code);
 	if (!za) {
 		zip_error_t ze;
 		zip_error_init_with_code(&ze, code);
 		if (code == ZIP_ER_NOZIP)
-			st = gb_fail(err, GB_STATUS_BAD_FILE, "%s: not an .npz file (not a zip archive)", path);
+			st = gb_fail(err, GB_STATUS_BAD_FILE,
+			             "%s: not an .npz file (not a zip archive, or its zip directory is corrupt)", path);
 		else if (code == ZIP_ER_EXISTS) /* what ZIP_CHECKCONS reports for a name used twice */
 			st = gb_fail(err, GB_STATUS_BAD_FILE, "%s: two members have the same name", path);
 		else
@@ -198,7 +210,7 @@ gb_status gb_npz_load(const char *path, gb_tensor_map **out, gb_error *err)
 			st = gb_fail(err, GB_STATUS_NOMEM, "%s: out of memory", path);
 			goto fail;
 		}
-		if ((st = npz_check_member(path, &sb, name, member_len + 1, err)) != GB_OK)
+		if ((st = npz_check_member(path, (uint64_t)archive.st_size, &sb, name, member_len + 1, err)) != GB_OK)
 			goto fail;
 		char shown[64];
 		snprintf(label, label_size, "%s: member '%s'", path, gb_reader_quote(sb.name, member_len, shown, sizeof shown));

@@ -457,6 +457,11 @@ Test(npz, size_bomb_refused_before_reading)
 	assert_load_fails("bomb.npz", GB_STATUS_BAD_FILE, "'x.npy'", "3000000000", (char *)NULL);
 }
 
+Test(npz, compressed_size_past_the_archive)
+{
+	assert_load_fails("comp_size.npz", GB_STATUS_BAD_FILE, (char *)NULL);
+}
+
 Test(npz, member_inflating_past_declared_size)
 {
 	assert_load_fails("inflates_more.npz", GB_STATUS_BAD_FILE, "'x.npy'", (char *)NULL);
