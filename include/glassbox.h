@@ -145,6 +145,20 @@ gb_status gb_npy_save(const char *path, const gb_tensor *t, gb_error *err);
 gb_status gb_safetensors_load(const char *path, gb_tensor_map **out, gb_error *err);
 gb_status gb_safetensors_save(const char *path, const gb_tensor_map *map, gb_error *err);
 
+/* NumPy .npz (np.savez / np.savez_compressed): a zip archive whose members
+ * are .npy files named NAME.npy. Load returns a new map (caller frees) with
+ * one tensor per member, in archive order, named without the ".npy" suffix;
+ * members may be stored or deflated. Anything that is not such an archive —
+ * not a zip, a member that is not NAME.npy, a corrupt or oversized member, a
+ * duplicate name — is GB_STATUS_BAD_FILE naming the file and the member;
+ * .npy content glassbox does not read is GB_STATUS_UNSUPPORTED as for
+ * gb_npy_load. Member sizes are checked before anything is allocated. */
+gb_status gb_npz_load(const char *path, gb_tensor_map **out, gb_error *err);
+/* Writes every tensor of map as NAME.npy, stored uncompressed like
+ * np.savez, with fixed timestamps so equal maps give equal bytes. Writes
+ * atomically (temporary file renamed into place). */
+gb_status gb_npz_save(const char *path, const gb_tensor_map *map, gb_error *err);
+
 /* ------------------------------------------------------------------------ */
 /* Models                                                                   */
 /* ------------------------------------------------------------------------ */
