@@ -16,6 +16,8 @@ int cmd_grad(int argc, char **argv);
 int cmd_ops(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_data(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+extern const char cmd_train_usage[];
 static int cmd_help(int argc, char **argv);
 
 static const char general_help[] =
@@ -90,6 +92,8 @@ const cli_command cli_commands[] = {
 	 "(DIR/0.json … 9.json; 'make data' fetches them) into OUTDIR/train.npz and\n"
 	 "OUTDIR/test.npz: x float32 [N,1,28,28] in [0,1], y int64 [N], 8,000/2,000\n"
 	 "digits shuffled with seed 20240101 unless --seed says otherwise.\n"},
+	{"train", cmd_train, "train a network from an architecture spec on a .npz data set or a task",
+	 cmd_train_usage},
 	{"ops", cmd_ops, "list the ONNX ops glassbox executes and differentiates",
 	 "usage: glassbox ops\n"},
 	{"help", cmd_help, "show help for a command", "usage: glassbox help [COMMAND]\n"},
