@@ -18,6 +18,8 @@ int cmd_show(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 extern const char cmd_train_usage[];
+int cmd_disguise(int argc, char **argv);
+extern const char cmd_disguise_usage[];
 static int cmd_help(int argc, char **argv);
 
 static const char general_help[] =
@@ -94,6 +96,8 @@ const cli_command cli_commands[] = {
 	 "digits shuffled with seed 20240101 unless --seed says otherwise.\n"},
 	{"train", cmd_train, "train a network from an architecture spec on a .npz data set or a task",
 	 cmd_train_usage},
+	{"disguise", cmd_disguise, "rewrite a dense ReLU network to hide its structure, same function",
+	 cmd_disguise_usage},
 	{"ops", cmd_ops, "list the ONNX ops glassbox executes and differentiates",
 	 "usage: glassbox ops\n"},
 	{"help", cmd_help, "show help for a command", "usage: glassbox help [COMMAND]\n"},
