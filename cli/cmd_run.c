@@ -1,13 +1,15 @@
 /*
  * cmd_run.c — glassbox run: one forward pass over a batch, with activation
- * captures and interventions. Also holds the intervention flags shared with
- * grad (cli_hook_arg, cli_hooks_apply).
+ * captures and interventions. A .gbx program instead of a model runs in the
+ * language's interpreter (run_program). Also holds the intervention flags
+ * shared with grad (cli_hook_arg, cli_hooks_apply).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "lang/lang.h"
 
 /* ---- interventions on the command line ------------------------------------------ */
 
@@ -106,6 +108,125 @@ void cli_hooks_free(cli_hooks *hooks)
 
 #define MAX_ARGS 64
 
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* A .gbx program: inputs as FILE (the first input) or NAME=FILE, the first
+ * declared output to output, captures of top-level names as NAME=FILE. */
+static int run_program(const char *path, int n_specs, char **specs, const char *output, int n_captures,
+                       char **captures)
+{
+	gb_error err = {0};
+	gb_ast *ast = NULL;
+	gb_tensor *inputs[MAX_ARGS] = {0};
+	gb_tensor_map *outs = NULL, *caps = NULL;
+	const char *cap_names[MAX_ARGS];
+	char *dir = NULL;
+	int rc = EXIT_OK, n_split = 0;
+
+	if (gb_ast_parse_file(path, &ast, &err) != GB_OK) {
+		rc = cli_fail(&err);
+		goto done;
+	}
+	int n_in = gb_ast_input_count(ast);
+	if (n_in > MAX_ARGS) {
+		rc = cli_usage("run", "the program has more than %d inputs", MAX_ARGS);
+		goto done;
+	}
+	for (int i = 0; i < n_specs; i++) {
+		char *eq = strchr(specs[i], '=');
+		int index = 0;
+		const char *file = specs[i];
+		if (eq) {
+			*eq = '\0';
+			index = -1;
+			for (int k = 0; k < n_in && index < 0; k++)
+				if (strcmp(gb_ast_input(ast, k)->u.decl.name, specs[i]) == 0)
+					index = k;
+			if (index < 0) {
+				rc = cli_usage("run", "the program has no input '%s'", specs[i]);
+				*eq = '=';
+				goto done;
+			}
+			*eq = '=';
+			file = eq + 1;
+		} else if (n_specs > 1) {
+			rc = cli_usage("run", "with %d inputs given, name each one: --input NAME=FILE.npy", n_specs);
+			goto done;
+		}
+		if (index >= n_in) {
+			rc = cli_usage("run", "the program declares no input");
+			goto done;
+		}
+		if (inputs[index]) {
+			rc = cli_usage("run", "input '%s' is given twice", gb_ast_input(ast, index)->u.decl.name);
+			goto done;
+		}
+		if (gb_npy_load(file, &inputs[index], &err) != GB_OK) {
+			rc = cli_fail(&err);
+			goto done;
+		}
+	}
+	for (int k = 0; k < n_in; k++)
+		if (!inputs[k]) {
+			rc = cli_usage("run", "the program has %d inputs; give each with --input NAME=FILE.npy (missing '%s')",
+			               n_in, gb_ast_input(ast, k)->u.decl.name);
+			goto done;
+		}
+	for (int c = 0; c < n_captures; c++) {
+		char *eq = strrchr(captures[c], '=');
+		*eq = '\0';
+		cap_names[c] = captures[c];
+		n_split++;
+	}
+	dir = gb_strdup(path);
+	if (!dir) {
+		fprintf(stderr, "glassbox: out of memory\n");
+		rc = EXIT_FAIL;
+		goto done;
+	}
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		slash[1] = '\0';
+	else
+		dir[0] = '\0';
+	if (gb_tensor_map_new(&outs, &err) != GB_OK || gb_tensor_map_new(&caps, &err) != GB_OK ||
+	    gb_ast_run(ast, dir, (const gb_tensor *const *)inputs, n_in, outs, cap_names, n_captures, caps, &err) !=
+	        GB_OK) {
+		rc = cli_fail(&err);
+		goto done;
+	}
+	if (gb_tensor_map_count(outs) < 1) {
+		fprintf(stderr, "glassbox: %s declares no output\n", path);
+		rc = EXIT_BADFILE;
+		goto done;
+	}
+	/* Everything computed: now write the files (each one atomically). */
+	if (gb_npy_save(output, gb_tensor_map_at(outs, 0), &err) != GB_OK) {
+		rc = cli_fail(&err);
+		goto done;
+	}
+	for (int c = 0; c < n_captures; c++)
+		if (gb_npy_save(captures[c] + strlen(captures[c]) + 1, gb_tensor_map_get(caps, cap_names[c]), &err) !=
+		    GB_OK) {
+			rc = cli_fail(&err);
+			goto done;
+		}
+done:
+	for (int c = 0; c < n_split; c++) /* restore NAME=FILE */
+		captures[c][strlen(captures[c])] = '=';
+	for (int k = 0; k < MAX_ARGS; k++)
+		gb_tensor_free(inputs[k]);
+	gb_tensor_map_free(outs);
+	gb_tensor_map_free(caps);
+	free(dir);
+	gb_ast_free(ast);
+	return rc;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	const char *model_path = NULL, *output = NULL;
@@ -161,6 +282,14 @@ int cmd_run(int argc, char **argv)
 	}
 	if (!model_path || !n_inputs || !output) {
 		rc = cli_usage("run", "needs MODEL, --input X.npy and --output Y.npy");
+		goto done;
+	}
+	if (ends_with(model_path, ".gbx")) {
+		if (hooks.n) {
+			rc = cli_usage("run", "%s: interventions apply to models, not to .gbx programs", hooks.items[0].flag);
+			goto done;
+		}
+		rc = run_program(model_path, n_inputs, inputs, output, n_captures, captures);
 		goto done;
 	}
 	if ((rc = cli_load_model(model_path, &m)) != EXIT_OK)

@@ -130,6 +130,36 @@ const gb_prim *gb_prim_get(gb_prim_id id);
 
 gb_status gb_ast_check(const gb_ast *ast, gb_error *err);
 
+/* ---- running (interp.c) ---------------------------------------------------------------
+ *
+ * Runs a program on a batch (docs/language.md §1): inputs[i] is the i-th
+ * declared input with a leading batch axis, [N, ...declared shape], float32
+ * for f32 inputs and bool for bool ones; every input has the same N >= 1.
+ * The program is checked first (gb_ast_check), then evaluated once for the
+ * whole batch (each operator loops over the batch; constant values are
+ * kept once). dir is the directory that a `weights "FILE"` line is relative
+ * to ("" or NULL: the current one); the side-car file is opened when the
+ * first weights["key"] param is reached.
+ *
+ * Results go to outputs: every declared output, in declaration order, as
+ * [N, ...shape] (float32, or bool for bool outputs). captures names
+ * top-level bindings (lets, params, inputs, outputs) whose final values go
+ * to captured (may be NULL when n_captures is 0) in the same layout.
+ *
+ * Errors: "FILE:LINE:COL: MESSAGE" with GB_STATUS_BAD_FILE for anything
+ * the program or its files cause (a syntax or static error from the
+ * checker, a missing side-car file or tensor, a tensor of the wrong dtype or
+ * shape, an input of the wrong shape); GB_STATUS_USAGE for a wrong number of
+ * inputs or an unknown capture; GB_STATUS_NOMEM. */
+gb_status gb_ast_run(const gb_ast *ast, const char *dir, const gb_tensor *const *inputs, int n_inputs,
+                     gb_tensor_map *outputs, const char *const *captures, int n_captures, gb_tensor_map *captured,
+                     gb_error *err);
+
+/* The program's inputs: how many, and the index-th input statement
+ * (u.decl.name, u.decl.type), or NULL. */
+int gb_ast_input_count(const gb_ast *ast);
+const gb_ast_stmt *gb_ast_input(const gb_ast *ast, int index);
+
 /* Shortest decimal text that reads back (strtof) as exactly v, always with a
  * '.' or an exponent so it lexes as a float ("1.0", "0.1", "1e-07").
  * v must be finite. Writes at most 32 bytes including the NUL. */
