@@ -11,7 +11,14 @@
  *        cnn: Conv 1->16 5x5, Relu, MaxPool 2, Conv 16->32 5x5, Relu, MaxPool 2,
  *             Flatten, Gemm 512->10, 28x28 input, batch 256
  *      built in memory with the graph builders, random weights;
- *   3. each glassbox rate as a fraction of the sgemm rate.
+ *   3. each glassbox rate as a fraction of the sgemm rate;
+ *   4. train: training throughput on MNIST (data/mnist/train.npz, from
+ *      `make data`; skipped with a note when absent) — one epoch of the
+ *      784-256-256-256-256-10 MLP at batch 128, Adam lr 1e-3, cross-entropy,
+ *      through the library's training API (gb_arch_build, gb_train_model),
+ *      in samples per second, median of several epochs after a warm-up
+ *      epoch; the test accuracy after the warm-up epoch is printed as a
+ *      sanity check.
  *
  * The MLP's output is also checked against a direct cblas_sgemm computation,
  * so a fast wrong answer fails the benchmark rather than passing for speed
@@ -25,7 +32,8 @@
  * repeats after warm-up runs.
  *
  * Output: human-readable lines, and machine-readable ones that bench/run
- * parses:  bench NAME gflops=G ms=T  (and  bench threads n=N).
+ * parses:  bench NAME gflops=G ms=T  (and  bench threads n=N,
+ * bench train_mnist samples_s=S ms=T test_acc=A).
  * Exits 1 if a glassbox model fails to build or run (printed), 0 otherwise.
  */
 #include <cblas.h>
@@ -37,8 +45,16 @@
 
 #include "glassbox.h"
 #include "exec/ops.h"
+#include "train/train.h"
 
 #define MAX_REPEATS 15
+
+/* The training benchmark: one warm-up epoch, then this many timed epochs. */
+#define TRAIN_EPOCHS 7
+#define TRAIN_ARCH "784-256-256-256-256-10"
+#define TRAIN_BATCH 128
+#define MNIST_TRAIN "data/mnist/train.npz"
+#define MNIST_TEST "data/mnist/test.npz"
 
 /* ---- timing --------------------------------------------------------------------- */
 
@@ -428,8 +444,117 @@ done:
 	return ok;
 }
 
+/* ---- training on MNIST ------------------------------------------------------------- */
+
+/* Loads x and y of an .npz written by `glassbox data mnist`. Returns 0 when
+ * the file is absent (*missing set) or unreadable (printed). */
+static int load_mnist(const char *path, gb_tensor_map **map, gb_train_data *d, int *missing)
+{
+	gb_error err = {0};
+	*map = NULL;
+	*missing = 0;
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		*missing = 1;
+		return 0;
+	}
+	fclose(f);
+	if (gb_npz_load(path, map, &err) != GB_OK) {
+		printf("  %s: %s\n", path, err.msg);
+		return 0;
+	}
+	d->x = gb_tensor_map_get(*map, "x");
+	d->y = gb_tensor_map_get(*map, "y");
+	d->label = path;
+	if (!d->x || !d->y) {
+		printf("  %s: needs arrays x and y\n", path);
+		return 0;
+	}
+	return 1;
+}
+
+/* One MNIST epoch of the 784-256-256-256-256-10 MLP at batch 128 with Adam
+ * (lr 1e-3) and cross-entropy, through the library's training API
+ * (gb_arch_build + gb_train_model), as `glassbox train` runs it: a fresh
+ * network trains one warm-up epoch, after which its test accuracy is
+ * measured; then TRAIN_EPOCHS more epochs (no test set, so nothing but
+ * training) are timed one by one from the trainer's per-epoch wall time and
+ * the median reported. Returns 0 on failure (printed), 1 otherwise,
+ * including when the data is missing (skipped with a note). */
+static int bench_train_mnist(void)
+{
+	gb_error err = {0};
+	gb_tensor_map *train_map = NULL, *test_map = NULL;
+	gb_train_data train = {0}, test = {0};
+	gb_model *m = NULL;
+	gb_train_epoch warm[1], hist[TRAIN_EPOCHS];
+	int ok = 0, missing = 0, test_missing = 0;
+
+	if (!load_mnist(MNIST_TRAIN, &train_map, &train, &missing)) {
+		if (missing) {
+			printf("  skipped: %s not found (run `make data` first)\n", MNIST_TRAIN);
+			printf("bench train_mnist skipped\n");
+			ok = 1;
+		} else {
+			printf("bench train_mnist error\n");
+		}
+		goto done;
+	}
+	int have_test = load_mnist(MNIST_TEST, &test_map, &test, &test_missing);
+	if (!have_test && !test_missing)
+		goto fail_quiet;
+
+	gb_arch a;
+	gb_arch_options o = {.seed = 1};
+	gb_train_config c;
+	gb_train_config_default(&c);
+	c.batch = TRAIN_BATCH;
+	c.optim = GB_OPTIM_ADAM;
+	c.lr = 1e-3;
+	c.loss = GB_LOSS_CE;
+	c.epochs = 1;
+	if (gb_arch_parse(TRAIN_ARCH, &a, &err) != GB_OK ||
+	    gb_arch_build(&a, train.x->ndim - 1, train.x->dims + 1, &o, &m, &err) != GB_OK ||
+	    gb_train_model(m, &train, have_test ? &test : NULL, &c, warm, NULL, NULL, &err) != GB_OK)
+		goto fail;
+	c.epochs = TRAIN_EPOCHS;
+	if (gb_train_model(m, &train, NULL, &c, hist, NULL, NULL, &err) != GB_OK)
+		goto fail;
+
+	double t[TRAIN_EPOCHS];
+	for (int i = 0; i < TRAIN_EPOCHS; i++)
+		t[i] = hist[i].seconds;
+	qsort(t, TRAIN_EPOCHS, sizeof t[0], cmp_double);
+	double sec = t[TRAIN_EPOCHS / 2], n = (double)train.x->dims[0];
+	printf("  warm-up epoch %.2f s, train accuracy %.2f%%", warm[0].seconds, 100.0 * warm[0].train_acc);
+	if (have_test)
+		printf(", test accuracy after it %.2f%% (%lld digits)", 100.0 * warm[0].test_acc,
+		       (long long)test.x->dims[0]);
+	printf("\n  timed epochs (s):");
+	for (int i = 0; i < TRAIN_EPOCHS; i++)
+		printf(" %.3f", hist[i].seconds);
+	printf("\n  %-34s %9.2f ms  %8.0f samples/s  (fastest epoch %.2f ms)\n", "epoch (median)", sec * 1e3, n / sec,
+	       t[0] * 1e3);
+	printf("bench train_mnist samples_s=%.1f ms=%.4f min_ms=%.4f", n / sec, sec * 1e3, t[0] * 1e3);
+	if (have_test)
+		printf(" test_acc=%.4f", warm[0].test_acc);
+	printf("\n");
+	ok = 1;
+	goto done;
+
+fail:
+	printf("  train failed: %s\n", err.msg[0] ? err.msg : "unknown error");
+fail_quiet:
+	printf("bench train_mnist error\n");
+done:
+	gb_model_free(m);
+	gb_tensor_map_free(train_map);
+	gb_tensor_map_free(test_map);
+	return ok;
+}
+
 /* With no arguments everything runs; otherwise only the parts named
- * (sgemm, mlp, cnn), e.g. to profile one network. */
+ * (sgemm, mlp, cnn, train), e.g. to profile one network. */
 static int wanted(int argc, char **argv, const char *part)
 {
 	if (argc < 2)
@@ -449,9 +574,9 @@ int main(int argc, char **argv)
 	printf("bench threads n=%d\n", threads);
 
 	const int B_MLP = 10000, B_CNN = 256;
-	printf("\nOpenBLAS cblas_sgemm\n");
 	double sgemm_mlp = 0, sgemm_square = 0;
 	if (wanted(argc, argv, "sgemm")) {
+		printf("\nOpenBLAS cblas_sgemm\n");
 		sgemm_mlp = bench_sgemm("sgemm_mlp", "10000x784 . (512x784)^T", B_MLP, 512, 784, 1);
 		sgemm_square = bench_sgemm("sgemm_square", "2048x2048 . 2048x2048", 2048, 2048, 2048, 0);
 	}
@@ -472,9 +597,17 @@ int main(int argc, char **argv)
 		failed |= !bench_net("cnn", build_cnn, 4, cnn_in, 10, cnn_flops, NULL, cnn);
 	}
 
-	printf("\nfraction of the sgemm rate (MLP shape / square)\n");
+	if (wanted(argc, argv, "train")) {
+		printf("\nglassbox train: MNIST MLP %s, batch %d, Adam lr 1e-3, cross-entropy, %s (one epoch = one pass "
+		       "in shuffled order); median of %d epochs after a warm-up epoch\n",
+		       TRAIN_ARCH, TRAIN_BATCH, MNIST_TRAIN, TRAIN_EPOCHS);
+		failed |= !bench_train_mnist();
+	}
+
 	const char *names[4] = {"mlp_forward", "mlp_train", "cnn_forward", "cnn_train"};
 	double rates[4] = {mlp[0], mlp[1], cnn[0], cnn[1]};
+	if (sgemm_mlp > 0 && sgemm_square > 0 && (rates[0] > 0 || rates[2] > 0))
+		printf("\nfraction of the sgemm rate (MLP shape / square)\n");
 	for (int i = 0; i < 4; i++) {
 		if (rates[i] <= 0 || sgemm_mlp <= 0 || sgemm_square <= 0)
 			continue;
