@@ -12,7 +12,8 @@
  *
  * with Ckk = C/group · KD·KH·KW and O = OD·OH·OW. Images are batched along
  * the columns until a chunk has about CONV_TARGET_COLS columns so that each
- * sgemm is large even when the feature maps are small; the product is then
+ * sgemm is large even when the feature maps are small, within
+ * CONV_CHUNK_BYTES of im2col scratch so that it stays in cache; the product is then
  * scattered into Y (N, M, O) with the bias added. A chunk of one image
  * writes straight into Y (bias first, sgemm with beta = 1), and a pointwise
  * convolution (1×1, stride 1, no padding) of one image reads X in place.
@@ -28,9 +29,9 @@
 #include "../ops.h"
 
 /* Columns per sgemm that make image batching worthwhile, and the most
- * im2col scratch a chunk of several images may take. */
+ * im2col scratch a chunk of several images may take (cache-sized). */
 #define CONV_TARGET_COLS 8192
-#define CONV_MAX_CHUNK_BYTES ((size_t)64 << 20)
+#define CONV_CHUNK_BYTES ((int64_t)512 << 10)
 
 /* Row-major C (m×n) = alpha·op(A)·op(B) + beta·C; k = 0 leaves beta·C. */
 static void sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
@@ -250,7 +251,9 @@ static gb_status conv_geom_get(gb_exec *x, const gb_node *node, conv_geom *g, gb
 	return GB_OK;
 }
 
-/* Images per chunk: enough columns for a large sgemm, within the scratch cap. */
+/* Images per chunk: enough columns for a large sgemm, but an im2col buffer
+ * small enough to stay in a core's L2 cache between im2col and the sgemm
+ * that reads it (a larger one went out to memory and back: 1.4x slower). */
 static int64_t conv_chunk(const conv_geom *g)
 {
 	if (g->N <= 1 || g->O >= CONV_TARGET_COLS)
@@ -259,7 +262,7 @@ static int64_t conv_chunk(const conv_geom *g)
 	if (nb > g->N)
 		nb = g->N;
 	int64_t per_img = g->Ckk * g->O * (int64_t)sizeof(float); /* fits: both < 2^31 */
-	int64_t cap = (int64_t)CONV_MAX_CHUNK_BYTES / (per_img > 0 ? per_img : 1);
+	int64_t cap = CONV_CHUNK_BYTES / (per_img > 0 ? per_img : 1);
 	if (nb > cap)
 		nb = cap > 1 ? cap : 1;
 	if (nb * g->O > INT_MAX)
@@ -272,8 +275,14 @@ static int64_t conv_chunk(const conv_geom *g)
 /* Output positions o in [0, n_out) with 0 <= o·stride + off < in: [*lo, *hi). */
 static void valid_range(int64_t n_out, int64_t in, int64_t stride, int64_t off, int64_t *lo, int64_t *hi)
 {
-	int64_t l = off >= 0 ? 0 : (-off + stride - 1) / stride;
-	int64_t h = in - 1 - off < 0 ? 0 : (in - 1 - off) / stride + 1;
+	int64_t l, h;
+	if (stride == 1) { /* the common case, without two divisions per kernel tap */
+		l = off >= 0 ? 0 : -off;
+		h = in - off < 0 ? 0 : in - off;
+	} else {
+		l = off >= 0 ? 0 : (-off + stride - 1) / stride;
+		h = in - 1 - off < 0 ? 0 : (in - 1 - off) / stride + 1;
+	}
 	if (h > n_out)
 		h = n_out;
 	if (l > h)
@@ -283,7 +292,9 @@ static void valid_range(int64_t n_out, int64_t in, int64_t stride, int64_t off, 
 }
 
 /* col (Ckk, ld), columns [0, O) of it: the receptive fields of one image's
- * group of channels x (Cg, ID, IH, IW). Padding reads as zero. */
+ * group of channels x (Cg, ID, IH, IW). Padding reads as zero. The valid
+ * output ranges of a kernel tap do not depend on the channel; each axis's
+ * is found once per tap of that axis. */
 static void im2col(const conv_geom *g, const float *x, float *col, int64_t ld)
 {
 	const int64_t ID = g->in[0], IH = g->in[1], IW = g->in[2];
@@ -292,15 +303,18 @@ static void im2col(const conv_geom *g, const float *x, float *col, int64_t ld)
 	int64_t r = 0;
 	for (int64_t c = 0; c < g->Cg; c++) {
 		const float *xc = x + c * ID * IH * IW; /* (ID, IH, IW) */
-		for (int64_t kd = 0; kd < g->k[0]; kd++)
-			for (int64_t kh = 0; kh < g->k[1]; kh++)
+		for (int64_t kd = 0; kd < g->k[0]; kd++) {
+			const int64_t offd = kd * g->dil[0] - g->pad[0];
+			int64_t dlo, dhi;
+			valid_range(OD, ID, sd, offd, &dlo, &dhi);
+			for (int64_t kh = 0; kh < g->k[1]; kh++) {
+				const int64_t offh = kh * g->dil[1] - g->pad[1];
+				int64_t hlo, hhi;
+				valid_range(OH, IH, sh, offh, &hlo, &hhi);
 				for (int64_t kw = 0; kw < g->k[2]; kw++, r++) {
 					float *row = col + r * ld; /* (OD, OH, OW) */
-					const int64_t offd = kd * g->dil[0] - g->pad[0], offh = kh * g->dil[1] - g->pad[1],
-					              offw = kw * g->dil[2] - g->pad[2];
-					int64_t dlo, dhi, hlo, hhi, wlo, whi;
-					valid_range(OD, ID, sd, offd, &dlo, &dhi);
-					valid_range(OH, IH, sh, offh, &hlo, &hhi);
+					const int64_t offw = kw * g->dil[2] - g->pad[2];
+					int64_t wlo, whi;
 					valid_range(OW, IW, sw, offw, &wlo, &whi);
 					for (int64_t od = 0; od < OD; od++) {
 						float *plane = row + od * OH * OW;
@@ -308,14 +322,31 @@ static void im2col(const conv_geom *g, const float *x, float *col, int64_t ld)
 							memset(plane, 0, (size_t)(OH * OW) * sizeof *plane);
 							continue;
 						}
-						const int64_t id = od * sd + offd;
+						const float *xd = xc + (od * sd + offd) * IH * IW; /* (IH, IW) */
+						if (sw == 1 && wlo == 0 && whi == OW) {
+							/* No padding along the row: a straight copy. */
+							for (int64_t oh = 0; oh < hlo; oh++)
+								for (int64_t ow = 0; ow < OW; ow++)
+									plane[oh * OW + ow] = 0.0f;
+							for (int64_t oh = hlo; oh < hhi; oh++) {
+								const float *src = xd + (oh * sh + offh) * IW + offw;
+								float *dst = plane + oh * OW;
+								for (int64_t ow = 0; ow < OW; ow++)
+									dst[ow] = src[ow];
+							}
+							for (int64_t oh = hhi; oh < OH; oh++)
+								for (int64_t ow = 0; ow < OW; ow++)
+									plane[oh * OW + ow] = 0.0f;
+							continue;
+						}
 						for (int64_t oh = 0; oh < OH; oh++) {
 							float *dst = plane + oh * OW;
 							if (oh < hlo || oh >= hhi) {
-								memset(dst, 0, (size_t)OW * sizeof *dst);
+								for (int64_t ow = 0; ow < OW; ow++)
+									dst[ow] = 0.0f;
 								continue;
 							}
-							const float *src = xc + (id * IH + oh * sh + offh) * IW; /* (IW) */
+							const float *src = xd + (oh * sh + offh) * IW; /* (IW) */
 							/* Rows are short (OW is often 8–32): plain loops, not
 							 * three libc calls per row. */
 							for (int64_t ow = 0; ow < wlo; ow++)
@@ -333,6 +364,8 @@ static void im2col(const conv_geom *g, const float *x, float *col, int64_t ld)
 						}
 					}
 				}
+			}
+		}
 	}
 }
 
@@ -345,26 +378,37 @@ static void col2im_add(const conv_geom *g, const float *col, int64_t ld, float *
 	int64_t r = 0;
 	for (int64_t c = 0; c < g->Cg; c++) {
 		float *dxc = dx + c * ID * IH * IW;
-		for (int64_t kd = 0; kd < g->k[0]; kd++)
-			for (int64_t kh = 0; kh < g->k[1]; kh++)
+		for (int64_t kd = 0; kd < g->k[0]; kd++) {
+			const int64_t offd = kd * g->dil[0] - g->pad[0];
+			int64_t dlo, dhi;
+			valid_range(OD, ID, sd, offd, &dlo, &dhi);
+			for (int64_t kh = 0; kh < g->k[1]; kh++) {
+				const int64_t offh = kh * g->dil[1] - g->pad[1];
+				int64_t hlo, hhi;
+				valid_range(OH, IH, sh, offh, &hlo, &hhi);
 				for (int64_t kw = 0; kw < g->k[2]; kw++, r++) {
 					const float *row = col + r * ld;
-					const int64_t offd = kd * g->dil[0] - g->pad[0], offh = kh * g->dil[1] - g->pad[1],
-					              offw = kw * g->dil[2] - g->pad[2];
-					int64_t dlo, dhi, hlo, hhi, wlo, whi;
-					valid_range(OD, ID, sd, offd, &dlo, &dhi);
-					valid_range(OH, IH, sh, offh, &hlo, &hhi);
+					const int64_t offw = kw * g->dil[2] - g->pad[2];
+					int64_t wlo, whi;
 					valid_range(OW, IW, sw, offw, &wlo, &whi);
 					for (int64_t od = dlo; od < dhi; od++) {
 						const int64_t id = od * sd + offd;
 						for (int64_t oh = hlo; oh < hhi; oh++) {
 							const float *src = row + (od * OH + oh) * OW;
 							float *dst = dxc + (id * IH + oh * sh + offh) * IW; /* (IW) */
-							for (int64_t ow = wlo; ow < whi; ow++)
-								dst[ow * sw + offw] += src[ow];
+							if (sw == 1) {
+								float *d1 = dst + offw;
+								for (int64_t ow = wlo; ow < whi; ow++)
+									d1[ow] += src[ow];
+							} else {
+								for (int64_t ow = wlo; ow < whi; ow++)
+									dst[ow * sw + offw] += src[ow];
+							}
 						}
 					}
 				}
+			}
+		}
 	}
 }
 
