@@ -410,6 +410,66 @@ static void max_plane(const pool_geom *g, const float *x, float *y, int64_t *arg
 		y[o] = x[arg[o]];
 }
 
+/* The common 2-D window: 2x2, stride 2, no padding or dilation, every
+ * window inside the input. */
+static int is_max2x2(const pool_geom *g)
+{
+	if (g->d[0].in != 1 || g->d[0].out != 1 || g->d[0].kernel != 1)
+		return 0;
+	for (int j = 1; j < POOL_MAX_SPATIAL; j++) {
+		const pool_dim *d = &g->d[j];
+		if (d->kernel != 2 || d->stride != 2 || d->dilation != 1 || d->pad_begin != 0 || 2 * d->out > d->in)
+			return 0;
+	}
+	return 1;
+}
+
+/* max_rows without arg for the 2x2 window of a NaN-free plane: the taps in
+ * row-major order with a strict >, so the same value. */
+static void max2x2(const pool_geom *g, const float *x, float *y)
+{
+	const int64_t IW = g->d[2].in, OH = g->d[1].out, OW = g->d[2].out;
+	for (int64_t oh = 0; oh < OH; oh++) {
+		const float *r0 = x + 2 * oh * IW, *r1 = r0 + IW;
+		float *yr = y + oh * OW;
+		for (int64_t ow = 0; ow < OW; ow++) {
+			float m = r0[2 * ow], v = r0[2 * ow + 1];
+			m = v > m ? v : m;
+			v = r1[2 * ow];
+			m = v > m ? v : m;
+			v = r1[2 * ow + 1];
+			yr[ow] = v > m ? v : m;
+		}
+	}
+}
+
+/* gx (in_plane) += gy (out_plane) routed to the first maximum of each 2x2
+ * window of a NaN-free plane x; branch-free, each tap gets gy or 0. */
+static void max2x2_backward(const pool_geom *g, const float *x, const float *gy, float *gx)
+{
+	const int64_t IW = g->d[2].in, OH = g->d[1].out, OW = g->d[2].out;
+	for (int64_t oh = 0; oh < OH; oh++) {
+		const float *r0 = x + 2 * oh * IW, *r1 = r0 + IW;
+		float *g0 = gx + 2 * oh * IW, *g1 = g0 + IW;
+		const float *gr = gy + oh * OW;
+		for (int64_t ow = 0; ow < OW; ow++) {
+			const float a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
+			int k = 0;
+			float m = a;
+			k = b > m ? 1 : k;
+			m = b > m ? b : m;
+			k = c > m ? 2 : k;
+			m = c > m ? c : m;
+			k = d > m ? 3 : k;
+			const float v = gr[ow];
+			g0[2 * ow] += k == 0 ? v : 0.0f;
+			g0[2 * ow + 1] += k == 1 ? v : 0.0f;
+			g1[2 * ow] += k == 2 ? v : 0.0f;
+			g1[2 * ow + 1] += k == 3 ? v : 0.0f;
+		}
+	}
+}
+
 /* The divisor of each output of row (od, oh): inv (W->out) gets 1 / count. */
 static void avg_inv_counts(const pool_geom *g, int include_pad, int64_t od, int64_t oh, float *inv)
 {
@@ -518,12 +578,15 @@ static gb_status pool_forward(gb_exec *x, const gb_node *node, gb_error *err)
 		if (!idx)
 			return gb_node_error(err, gb_exec_model(x), node, GB_STATUS_NOMEM, "out of memory");
 	}
+	const int fast = is_max2x2(&g);
 	for (int64_t c = 0; c < g.planes; c++) {
 		const float *xc = xd + c * g.in_plane;
 		float *yc = yd + c * g.out_plane;
 		if (!want_indices) {
 			if (has_nan(xc, g.in_plane))
 				max_plane(&g, xc, yc, idx); /* idx: this plane's scratch */
+			else if (fast)
+				max2x2(&g, xc, yc);
 			else
 				max_rows(&g, xc, yc, NULL);
 			continue;
@@ -565,10 +628,15 @@ static gb_status pool_backward(gb_exec *x, const gb_node *node, gb_error *err)
 	float *best = gb_scratch(x, n * sizeof *best);  // (out_plane)
 	if (!arg || !best)
 		return gb_node_error(err, gb_exec_model(x), node, GB_STATUS_NOMEM, "out of memory");
+	const int fast = is_max2x2(&g);
 	for (int64_t c = 0; c < g.planes; c++) {
-		max_plane(&g, xd + c * g.in_plane, best, arg);
 		float *gxc = gx + c * g.in_plane;
 		const float *gyc = gy + c * g.out_plane;
+		if (fast && !has_nan(xd + c * g.in_plane, g.in_plane)) {
+			max2x2_backward(&g, xd + c * g.in_plane, gyc, gxc);
+			continue;
+		}
+		max_plane(&g, xd + c * g.in_plane, best, arg);
 		for (int64_t o = 0; o < g.out_plane; o++)
 			gxc[arg[o]] += gyc[o];
 	}
