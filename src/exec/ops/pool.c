@@ -444,8 +444,10 @@ static void max2x2(const pool_geom *g, const float *x, float *y)
 }
 
 /* gx (in_plane) += gy (out_plane) routed to the first maximum of each 2x2
- * window of a NaN-free plane x; branch-free, each tap gets gy or 0. */
-static void max2x2_backward(const pool_geom *g, const float *x, const float *gy, float *gx)
+ * window of a NaN-free plane x. Written as a cascade of selects (each tap
+ * gets gy or 0, what is left passes on) so that the compiler vectorises it. */
+static void max2x2_backward(const pool_geom *g, const float *restrict x, const float *restrict gy,
+                            float *restrict gx)
 {
 	const int64_t IW = g->d[2].in, OH = g->d[1].out, OW = g->d[2].out;
 	for (int64_t oh = 0; oh < OH; oh++) {
@@ -454,18 +456,17 @@ static void max2x2_backward(const pool_geom *g, const float *x, const float *gy,
 		const float *gr = gy + oh * OW;
 		for (int64_t ow = 0; ow < OW; ow++) {
 			const float a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
-			int k = 0;
-			float m = a;
-			k = b > m ? 1 : k;
-			m = b > m ? b : m;
-			k = c > m ? 2 : k;
+			float m = b > a ? b : a;
 			m = c > m ? c : m;
-			k = d > m ? 3 : k;
+			m = d > m ? d : m;
 			const float v = gr[ow];
-			g0[2 * ow] += k == 0 ? v : 0.0f;
-			g0[2 * ow + 1] += k == 1 ? v : 0.0f;
-			g1[2 * ow] += k == 2 ? v : 0.0f;
-			g1[2 * ow + 1] += k == 3 ? v : 0.0f;
+			const float va = a == m ? v : 0.0f, rest_b = a == m ? 0.0f : v;
+			const float vb = b == m ? rest_b : 0.0f, rest_c = b == m ? 0.0f : rest_b;
+			const float vc = c == m ? rest_c : 0.0f, vd = c == m ? 0.0f : rest_c;
+			g0[2 * ow] += va;
+			g0[2 * ow + 1] += vb;
+			g1[2 * ow] += vc;
+			g1[2 * ow + 1] += vd;
 		}
 	}
 }
