@@ -477,6 +477,20 @@ static gb_status conv_forward(gb_exec *x, const gb_node *node, gb_error *err)
 	return GB_OK;
 }
 
+/* Sum of x (n) in eight interleaved partial sums: vectorised, and not one
+ * serial chain of additions. */
+static float sum_f32(const float *x, int64_t n)
+{
+	float acc[8] = {0};
+	int64_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		for (int j = 0; j < 8; j++)
+			acc[j] += x[i + j];
+	for (int j = 0; i < n; i++, j++)
+		acc[j] += x[i];
+	return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
 /* ---- backward ----------------------------------------------------------------------- */
 
 static gb_status conv_backward(gb_exec *x, const gb_node *node, gb_error *err)
@@ -494,13 +508,8 @@ static gb_status conv_backward(gb_exec *x, const gb_node *node, gb_error *err)
 	if (gbt) {
 		float *db = gbt->data; /* (M) */
 		for (int64_t n = 0; n < g.N; n++)
-			for (int64_t m = 0; m < g.M; m++) {
-				const float *row = dy + (n * g.M + m) * O;
-				float s = 0.0f;
-				for (int64_t o = 0; o < O; o++)
-					s += row[o];
-				db[m] += s;
-			}
+			for (int64_t m = 0; m < g.M; m++)
+				db[m] += sum_f32(dy + (n * g.M + m) * O, O);
 	}
 	gb_tensor *gxt = gb_gin(x, node, 0), *gwt = gb_gin(x, node, 1);
 	if (!gxt && !gwt)
