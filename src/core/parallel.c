@@ -44,7 +44,7 @@ static void run_part(gb_range_fn fn, void *ctx, int64_t n, int parts, int p)
 	int64_t lo = n / parts * p + (p < n % parts ? p : n % parts);
 	int64_t hi = lo + n / parts + (p < n % parts ? 1 : 0);
 	if (lo < hi)
-		fn(ctx, lo, hi);
+		fn(ctx, lo, hi, p);
 }
 
 static void *worker_main(void *arg)
@@ -126,7 +126,7 @@ void gb_parallel_for(int64_t n, int64_t grain, gb_range_fn fn, void *ctx)
 	if (parts > threads)
 		parts = threads;
 	if (parts < 2 || pthread_mutex_trylock(&pool.busy) != 0) {
-		fn(ctx, 0, n);
+		fn(ctx, 0, n, 0);
 		return;
 	}
 	if (!pool.started)
@@ -135,7 +135,7 @@ void gb_parallel_for(int64_t n, int64_t grain, gb_range_fn fn, void *ctx)
 		parts = pool.n_workers + 1;
 	if (parts < 2) {
 		pthread_mutex_unlock(&pool.busy);
-		fn(ctx, 0, n);
+		fn(ctx, 0, n, 0);
 		return;
 	}
 	pthread_mutex_lock(&pool.lock);
