@@ -543,6 +543,62 @@ static int64_t column_major(const pool_geom *g, int64_t pos)
 
 /* ---- MaxPool / AveragePool --------------------------------------------------------- */
 
+/* MaxPool without Indices, forward and backward, runs over ranges of planes
+ * in parallel (gb_parallel_for); each part has its own out_plane of scratch
+ * for the planes that go through max_plane. */
+
+/* Planes per parallel range: at least about 64k input elements. */
+static int64_t pool_grain(const pool_geom *g)
+{
+	int64_t grain = g->in_plane > 0 ? ((int64_t)1 << 16) / g->in_plane : 1;
+	return grain > 1 ? grain : 1;
+}
+
+typedef struct max_job {
+	const pool_geom *g;
+	const float *x, *gy; /* (planes, in_plane), (planes, out_plane) (backward) */
+	float *y;            /* forward: (planes, out_plane); backward: (threads, out_plane) scratch */
+	float *gx;           /* (planes, in_plane) (backward) */
+	int64_t *arg;        /* (threads, out_plane) scratch */
+	int fast;            /* the 2x2 stride-2 window */
+} max_job;
+
+static void max_forward_range(void *ctx, int64_t lo, int64_t hi, int part)
+{
+	const max_job *j = ctx;
+	const pool_geom *g = j->g;
+	int64_t *arg = j->arg + part * g->out_plane;
+	for (int64_t c = lo; c < hi; c++) {
+		const float *xc = j->x + c * g->in_plane;
+		float *yc = j->y + c * g->out_plane;
+		if (has_nan(xc, g->in_plane))
+			max_plane(g, xc, yc, arg);
+		else if (j->fast)
+			max2x2(g, xc, yc);
+		else
+			max_rows(g, xc, yc, NULL);
+	}
+}
+
+static void max_backward_range(void *ctx, int64_t lo, int64_t hi, int part)
+{
+	const max_job *j = ctx;
+	const pool_geom *g = j->g;
+	int64_t *arg = j->arg + part * g->out_plane;
+	float *best = j->y + part * g->out_plane;
+	for (int64_t c = lo; c < hi; c++) {
+		const float *xc = j->x + c * g->in_plane, *gyc = j->gy + c * g->out_plane;
+		float *gxc = j->gx + c * g->in_plane;
+		if (j->fast && !has_nan(xc, g->in_plane)) {
+			max2x2_backward(g, xc, gyc, gxc);
+			continue;
+		}
+		max_plane(g, xc, best, arg);
+		for (int64_t o = 0; o < g->out_plane; o++)
+			gxc[arg[o]] += gyc[o];
+	}
+}
+
 static gb_status pool_forward(gb_exec *x, const gb_node *node, gb_error *err)
 {
 	const pool_params *p = node->params;
@@ -568,30 +624,25 @@ static gb_status pool_forward(gb_exec *x, const gb_node *node, gb_error *err)
 		return GB_OK;
 	}
 	int want_indices = node->n_outputs > 1 && node->outputs[1] >= 0;
-	int64_t *idx; // (N*C, out_plane) with Indices, else (out_plane) for NaN planes
+	int64_t *idx; // (N*C, out_plane) with Indices, else (threads, out_plane) for NaN planes
 	if (want_indices) {
 		gb_tensor *I = gb_out(x, node, 1, GB_DTYPE_I64, X->ndim, out_dims, err);
 		if (!I)
 			return gb_out_failed(err);
 		idx = I->data;
 	} else {
-		idx = gb_scratch(x, (size_t)(g.out_plane ? g.out_plane : 1) * sizeof *idx);
+		idx = gb_scratch(x, (size_t)gb_parallel_threads() * (size_t)(g.out_plane ? g.out_plane : 1) * sizeof *idx);
 		if (!idx)
 			return gb_node_error(err, gb_exec_model(x), node, GB_STATUS_NOMEM, "out of memory");
 	}
-	const int fast = is_max2x2(&g);
+	if (!want_indices) {
+		max_job job = {&g, xd, NULL, yd, NULL, idx, is_max2x2(&g)};
+		gb_parallel_for(g.planes, pool_grain(&g), max_forward_range, &job);
+		return GB_OK;
+	}
 	for (int64_t c = 0; c < g.planes; c++) {
 		const float *xc = xd + c * g.in_plane;
 		float *yc = yd + c * g.out_plane;
-		if (!want_indices) {
-			if (has_nan(xc, g.in_plane))
-				max_plane(&g, xc, yc, idx); /* idx: this plane's scratch */
-			else if (fast)
-				max2x2(&g, xc, yc);
-			else
-				max_rows(&g, xc, yc, NULL);
-			continue;
-		}
 		int64_t *arg = idx + c * g.out_plane;
 		max_plane(&g, xc, yc, arg);
 		/* ONNX Indices flatten the whole input tensor, planes included. */
@@ -624,23 +675,13 @@ static gb_status pool_backward(gb_exec *x, const gb_node *node, gb_error *err)
 			avg_rows_backward(&g, p->count_include_pad, gy + c * g.out_plane, gx + c * g.in_plane, share);
 		return GB_OK;
 	}
-	size_t n = (size_t)(g.out_plane ? g.out_plane : 1);
-	int64_t *arg = gb_scratch(x, n * sizeof *arg); // (out_plane)
-	float *best = gb_scratch(x, n * sizeof *best);  // (out_plane)
+	size_t n = (size_t)gb_parallel_threads() * (size_t)(g.out_plane ? g.out_plane : 1);
+	int64_t *arg = gb_scratch(x, n * sizeof *arg); // (threads, out_plane)
+	float *best = gb_scratch(x, n * sizeof *best);  // (threads, out_plane)
 	if (!arg || !best)
 		return gb_node_error(err, gb_exec_model(x), node, GB_STATUS_NOMEM, "out of memory");
-	const int fast = is_max2x2(&g);
-	for (int64_t c = 0; c < g.planes; c++) {
-		float *gxc = gx + c * g.in_plane;
-		const float *gyc = gy + c * g.out_plane;
-		if (fast && !has_nan(xd + c * g.in_plane, g.in_plane)) {
-			max2x2_backward(&g, xd + c * g.in_plane, gyc, gxc);
-			continue;
-		}
-		max_plane(&g, xd + c * g.in_plane, best, arg);
-		for (int64_t o = 0; o < g.out_plane; o++)
-			gxc[arg[o]] += gyc[o];
-	}
+	max_job job = {&g, xd, gy, best, gx, arg, is_max2x2(&g)};
+	gb_parallel_for(g.planes, pool_grain(&g), max_backward_range, &job);
 	return GB_OK;
 }
 
