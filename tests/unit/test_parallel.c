@@ -1,7 +1,7 @@
 /*
  * test_parallel.c — gb_parallel_for: every index runs exactly once, in
  * contiguous ranges of at least the grain, serially when nested, and a
- * forked child can still run loops; and the ops that use it (Relu, MaxPool)
+ * forked child can still run loops; and the ops that use it (Relu, MaxPool, Conv)
  * on tensors large enough to be split, against naive references.
  */
 #include <criterion/criterion.h>
@@ -213,4 +213,71 @@ Test(parallel, maxpool_large)
 {
 	check_maxpool(2, 2); /* the 2x2 fast path */
 	check_maxpool(3, 2); /* the general one */
+}
+
+/* Conv 2-D, 3x3, pad 1, on a batch whose chunks split into several
+ * per-image ranges (im2col, scatter, col2im, bias gradient), against the
+ * definition in double. */
+Test(parallel, conv_large)
+{
+	const int64_t N = 16, C = 3, M = 8, H = 20, W = 19, K = 3;
+	int64_t xdims[4] = {N, C, H, W}, wdims[4] = {M, C, K, K}, bdims[1] = {M}, ydims[4] = {N, M, H, W};
+	gb_tensor *x = tu_random(4, xdims, -1.0f, 1.0f, 21), *w = tu_random(4, wdims, -1.0f, 1.0f, 22);
+	gb_tensor *b = tu_random(1, bdims, -1.0f, 1.0f, 23), *r = tu_random(4, ydims, -1.0f, 1.0f, 24);
+	int64_t kernel[2] = {K, K}, pads[4] = {1, 1, 1, 1};
+	gb_attr attrs[2] = {{.name = "kernel_shape", .type = GB_ATTR_INTS, .n = 2, .ints = kernel},
+	                    {.name = "pads", .type = GB_ATTR_INTS, .n = 4, .ints = pads}};
+	gb_error err = {0};
+	const gb_tensor *ins[3] = {x, w, b};
+	gb_model *m = tu_single("Conv", 3, ins, NULL, 1, attrs, 2, &err);
+	cr_assert_not_null(m, "%s", err.msg);
+	gb_session *s = NULL;
+	cr_assert_eq(gb_session_new(m, &s, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(tu_set_inputs(s, 3, ins, NULL, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(gb_session_forward(s, &err), GB_OK, "%s", err.msg);
+	const gb_tensor *seeds[1] = {r};
+	cr_assert_eq(gb_session_backward(s, seeds, &err), GB_OK, "%s", err.msg);
+	const float *xd = x->data, *wd = w->data, *bd = b->data, *rd = r->data;
+	const float *y = gb_session_output(s, 0)->data;
+	const float *gx = gb_session_input_grad(s, 0)->data, *gw = gb_session_input_grad(s, 1)->data;
+	const float *gb = gb_session_input_grad(s, 2)->data;
+	double *want_gx = calloc((size_t)(N * C * H * W), sizeof *want_gx);
+	double *want_gw = calloc((size_t)(M * C * K * K), sizeof *want_gw), want_gb[8] = {0};
+	cr_assert(want_gx && want_gw);
+	for (int64_t n = 0; n < N; n++)
+		for (int64_t mo = 0; mo < M; mo++)
+			for (int64_t oh = 0; oh < H; oh++)
+				for (int64_t ow = 0; ow < W; ow++) {
+					const int64_t o = ((n * M + mo) * H + oh) * W + ow;
+					double acc = bd[mo];
+					for (int64_t c = 0; c < C; c++)
+						for (int64_t i = 0; i < K; i++)
+							for (int64_t j = 0; j < K; j++) {
+								const int64_t ih = oh + i - 1, iw = ow + j - 1;
+								if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+									continue;
+								const int64_t xi = ((n * C + c) * H + ih) * W + iw, wi = ((mo * C + c) * K + i) * K + j;
+								acc += (double)wd[wi] * xd[xi];
+								want_gx[xi] += (double)wd[wi] * rd[o];
+								want_gw[wi] += (double)xd[xi] * rd[o];
+							}
+					cr_assert(fabs(y[o] - acc) <= 1e-4 * (1.0 + fabs(acc)), "y[%lld] = %g, want %g", (long long)o, y[o],
+					          acc);
+					want_gb[mo] += rd[o];
+				}
+	for (int64_t i = 0; i < N * C * H * W; i++)
+		cr_assert(fabs(gx[i] - want_gx[i]) <= 1e-4 * (1.0 + fabs(want_gx[i])), "gx[%lld]", (long long)i);
+	for (int64_t i = 0; i < M * C * K * K; i++)
+		cr_assert(fabs(gw[i] - want_gw[i]) <= 1e-3 * (1.0 + fabs(want_gw[i])), "gw[%lld] = %g, want %g",
+		          (long long)i, gw[i], want_gw[i]);
+	for (int64_t i = 0; i < M; i++)
+		cr_assert(fabs(gb[i] - want_gb[i]) <= 1e-3 * (1.0 + fabs(want_gb[i])), "gb[%lld]", (long long)i);
+	free(want_gx);
+	free(want_gw);
+	gb_session_free(s);
+	gb_model_free(m);
+	gb_tensor_free(x);
+	gb_tensor_free(w);
+	gb_tensor_free(b);
+	gb_tensor_free(r);
 }
