@@ -412,6 +412,59 @@ static void col2im_add(const conv_geom *g, const float *col, int64_t ld, float *
 	}
 }
 
+/* ---- per-image loops over a chunk, split over threads ----------------------------- */
+
+/* The loops around the sgemms run over a chunk's images with
+ * gb_parallel_for; each image reads and writes only its own columns of col
+ * and its own slice of X, dX or Y. */
+typedef struct conv_job {
+	const conv_geom *g;
+	int64_t n0, grp, cols; /* first image of the chunk, group, columns of col */
+	const float *src;      /* X (im2col, scatter: prod) */
+	float *col;            /* (Ckk, cols) */
+	float *dst;            /* dX (col2im) or Y (scatter) */
+	const float *bias;     /* (M) or NULL (scatter) */
+} conv_job;
+
+/* Images per range: at least about 32k floats of im2col. */
+static int64_t conv_grain(const conv_geom *g)
+{
+	int64_t per_img = g->Ckk * g->O;
+	return per_img >= 32768 ? 1 : 32768 / (per_img > 0 ? per_img : 1);
+}
+
+static void im2col_range(void *ctx, int64_t lo, int64_t hi, int part)
+{
+	const conv_job *j = ctx;
+	const conv_geom *g = j->g;
+	for (int64_t i = lo; i < hi; i++)
+		im2col(g, j->src + ((j->n0 + i) * g->C + j->grp * g->Cg) * g->IN, j->col + i * g->O, j->cols);
+}
+
+static void col2im_range(void *ctx, int64_t lo, int64_t hi, int part)
+{
+	const conv_job *j = ctx;
+	const conv_geom *g = j->g;
+	for (int64_t i = lo; i < hi; i++)
+		col2im_add(g, j->col + i * g->O, j->cols, j->dst + ((j->n0 + i) * g->C + j->grp * g->Cg) * g->IN);
+}
+
+/* Y[n0 + i, group's channels] = prod (Mg, cols) columns of image i + bias. */
+static void scatter_range(void *ctx, int64_t lo, int64_t hi, int part)
+{
+	const conv_job *j = ctx;
+	const conv_geom *g = j->g;
+	const int64_t O = g->O;
+	for (int64_t i = lo; i < hi; i++)
+		for (int64_t m = 0; m < g->Mg; m++) {
+			const float v = j->bias ? j->bias[j->grp * g->Mg + m] : 0.0f;
+			const float *src = j->src + m * j->cols + i * O;
+			float *dst = j->dst + ((j->n0 + i) * g->M + j->grp * g->Mg + m) * O;
+			for (int64_t o = 0; o < O; o++)
+				dst[o] = src[o] + v;
+		}
+}
+
 /* ---- forward ------------------------------------------------------------------------ */
 
 static gb_status conv_forward(gb_exec *x, const gb_node *node, gb_error *err)
@@ -427,7 +480,7 @@ static gb_status conv_forward(gb_exec *x, const gb_node *node, gb_error *err)
 	const float *wd = g.w->data;                    /* (M, Cg, KK) = (M, Ckk) */
 	const float *bias = g.b ? g.b->data : NULL;     /* (M) */
 	float *yd = yt->data;                           /* (N, M, O) */
-	const int64_t nb_max = conv_chunk(&g), O = g.O;
+	const int64_t nb_max = conv_chunk(&g), O = g.O, grain = conv_grain(&g);
 	float *col = NULL; /* (Ckk, nb_max·O) */
 	float *prod = NULL; /* (Mg, nb_max·O), chunks of several images */
 	size_t col_n, prod_n, bytes;
@@ -446,11 +499,12 @@ static gb_status conv_forward(gb_exec *x, const gb_node *node, gb_error *err)
 		for (int64_t grp = 0; grp < g.G; grp++) {
 			const float *wg = wd + grp * g.Mg * g.Ckk; /* (Mg, Ckk) */
 			const float *cp = col;
-			if (g.pointwise && nb == 1)
+			if (g.pointwise && nb == 1) {
 				cp = xd + (n0 * g.C + grp * g.Cg) * g.IN; /* (Cg, O): X itself */
-			else
-				for (int64_t i = 0; i < nb; i++)
-					im2col(&g, xd + ((n0 + i) * g.C + grp * g.Cg) * g.IN, col + i * O, cols);
+			} else {
+				conv_job job = {&g, n0, grp, cols, xd, col, NULL, NULL};
+				gb_parallel_for(nb, grain, im2col_range, &job);
+			}
 			if (nb == 1) {
 				float *yg = yd + (n0 * g.M + grp * g.Mg) * O; /* (Mg, O) */
 				if (bias)
@@ -464,18 +518,14 @@ static gb_status conv_forward(gb_exec *x, const gb_node *node, gb_error *err)
 				continue;
 			}
 			sgemm(0, 0, g.Mg, cols, g.Ckk, wg, g.Ckk, cp, cols, 0.0f, prod, cols);
-			for (int64_t i = 0; i < nb; i++)
-				for (int64_t m = 0; m < g.Mg; m++) {
-					const float v = bias ? bias[grp * g.Mg + m] : 0.0f;
-					const float *src = prod + m * cols + i * O;
-					float *dst = yd + ((n0 + i) * g.M + grp * g.Mg + m) * O;
-					for (int64_t o = 0; o < O; o++)
-						dst[o] = src[o] + v;
-				}
+			conv_job job = {&g, n0, grp, cols, prod, NULL, yd, bias};
+			gb_parallel_for(nb, grain, scatter_range, &job);
 		}
 	}
 	return GB_OK;
 }
+
+/* ---- backward ----------------------------------------------------------------------- */
 
 /* Sum of x (n) in eight interleaved partial sums: vectorised, and not one
  * serial chain of additions. */
@@ -493,6 +543,22 @@ static float sum_f32(const float *x, int64_t n)
 
 /* ---- backward ----------------------------------------------------------------------- */
 
+/* dB[m] += Σ dY[:, m, ...] for the channels m in [lo, hi). */
+typedef struct bias_job {
+	const conv_geom *g;
+	const float *dy; /* (N, M, O) */
+	float *db;       /* (M) */
+} bias_job;
+
+static void bias_grad_range(void *ctx, int64_t lo, int64_t hi, int part)
+{
+	const bias_job *j = ctx;
+	const conv_geom *g = j->g;
+	for (int64_t n = 0; n < g->N; n++)
+		for (int64_t m = lo; m < hi; m++)
+			j->db[m] += sum_f32(j->dy + (n * g->M + m) * g->O, g->O);
+}
+
 static gb_status conv_backward(gb_exec *x, const gb_node *node, gb_error *err)
 {
 	const gb_tensor *gy = gb_gout(x, node, 0);
@@ -507,9 +573,8 @@ static gb_status conv_backward(gb_exec *x, const gb_node *node, gb_error *err)
 	gb_tensor *gbt = g.b ? gb_gin(x, node, 2) : NULL;
 	if (gbt) {
 		float *db = gbt->data; /* (M) */
-		for (int64_t n = 0; n < g.N; n++)
-			for (int64_t m = 0; m < g.M; m++)
-				db[m] += sum_f32(dy + (n * g.M + m) * O, O);
+		bias_job job = {&g, dy, db};
+		gb_parallel_for(g.M, g.N * O >= 32768 ? 1 : g.M, bias_grad_range, &job);
 	}
 	gb_tensor *gxt = gb_gin(x, node, 0), *gwt = gb_gin(x, node, 1);
 	if (!gxt && !gwt)
@@ -517,7 +582,7 @@ static gb_status conv_backward(gb_exec *x, const gb_node *node, gb_error *err)
 	const float *xd = g.x->data, *wd = g.w->data; /* (N, C, IN), (M, Ckk) */
 	float *dx = gxt ? gxt->data : NULL;           /* (N, C, IN) */
 	float *dw = gwt ? gwt->data : NULL;           /* (M, Ckk) */
-	const int64_t nb_max = conv_chunk(&g);
+	const int64_t nb_max = conv_chunk(&g), grain = conv_grain(&g);
 	float *col = NULL; /* (Ckk, nb_max·O): im2col of X, then reused for dcol */
 	float *dyg = NULL; /* (Mg, nb_max·O): dY of a group gathered over a chunk */
 	size_t n_el, bytes;
@@ -548,11 +613,12 @@ static gb_status conv_backward(gb_exec *x, const gb_node *node, gb_error *err)
 			const int direct = g.pointwise && nb == 1; /* col is X, col2im is an add */
 			if (dw) {
 				const float *cp = col;
-				if (direct)
+				if (direct) {
 					cp = xd + (n0 * g.C + grp * g.Cg) * g.IN;
-				else
-					for (int64_t i = 0; i < nb; i++)
-						im2col(&g, xd + ((n0 + i) * g.C + grp * g.Cg) * g.IN, col + i * O, cols);
+				} else {
+					conv_job job = {&g, n0, grp, cols, xd, col, NULL, NULL};
+					gb_parallel_for(nb, grain, im2col_range, &job);
+				}
 				sgemm(0, 1, g.Mg, g.Ckk, cols, dyp, cols, cp, cols, 1.0f, dw + grp * g.Mg * g.Ckk, g.Ckk);
 			}
 			if (dx) {
@@ -561,8 +627,8 @@ static gb_status conv_backward(gb_exec *x, const gb_node *node, gb_error *err)
 					continue;
 				}
 				sgemm(1, 0, g.Ckk, cols, g.Mg, wg, g.Ckk, dyp, cols, 0.0f, col, cols);
-				for (int64_t i = 0; i < nb; i++)
-					col2im_add(&g, col + i * O, cols, dx + ((n0 + i) * g.C + grp * g.Cg) * g.IN);
+				conv_job job = {&g, n0, grp, cols, NULL, col, dx, NULL};
+				gb_parallel_for(nb, grain, col2im_range, &job);
 			}
 		}
 	}
