@@ -4,19 +4,29 @@
  * activations) that would otherwise leave all but one core idle.
  *
  * The pool is started on first use with one thread fewer than
- * gb_parallel_threads() (the caller runs a part too) and lives until the
+ * gb_parallel_threads() (the caller takes part too) and lives until the
  * process ends. One job runs at a time: a call made while another is in
  * flight (from a second thread, or from inside a job) runs serially in the
  * caller, so calls nest and race safely. Workers sleep on a condition
- * variable between jobs; a job's parts are static, contiguous ranges.
+ * variable between jobs.
+ *
+ * A job is cut into a few contiguous chunks per thread, which the threads
+ * claim from an atomic counter: on a busy machine, where a worker may wake
+ * late, the caller simply runs more of the chunks itself. A worker joins a
+ * job (active++) and reads it under the lock; the caller returns once every
+ * chunk is claimed and no worker is active, so a worker that wakes after
+ * that finds no chunk left and never touches the caller's ctx; the next job
+ * waits for it to leave before it resets the counter.
  */
 #include <cblas.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 #include "core.h"
 
 #define GB_PARALLEL_MAX 16
+#define GB_CHUNKS_PER_THREAD 4
 
 static struct {
 	pthread_mutex_t busy; /* held by the caller running a job */
@@ -27,9 +37,9 @@ static struct {
 	uint64_t generation;  /* bumped per job */
 	gb_range_fn fn;
 	void *ctx;
-	int64_t n;
-	int parts;
-	int pending;          /* workers yet to finish the job */
+	int64_t n, n_chunks;
+	_Atomic int64_t next; /* the next chunk to claim */
+	int active;           /* workers inside the current job */
 } pool = {
 	.busy = PTHREAD_MUTEX_INITIALIZER,
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -39,17 +49,22 @@ static struct {
 
 static _Atomic long online_cores; /* 0 until first read */
 
-static void run_part(gb_range_fn fn, void *ctx, int64_t n, int parts, int p)
+/* Claims and runs chunks of the current job until none is left. */
+static void run_chunks(gb_range_fn fn, void *ctx, int64_t n, int64_t n_chunks, int part)
 {
-	int64_t lo = n / parts * p + (p < n % parts ? p : n % parts);
-	int64_t hi = lo + n / parts + (p < n % parts ? 1 : 0);
-	if (lo < hi)
-		fn(ctx, lo, hi, p);
+	const int64_t base = n / n_chunks, extra = n % n_chunks;
+	for (;;) {
+		int64_t c = atomic_fetch_add(&pool.next, 1);
+		if (c >= n_chunks)
+			return;
+		int64_t lo = base * c + (c < extra ? c : extra);
+		fn(ctx, lo, lo + base + (c < extra ? 1 : 0), part);
+	}
 }
 
 static void *worker_main(void *arg)
 {
-	const int id = (int)(intptr_t)arg; /* 1 .. n_workers: part id (the caller runs part 0) */
+	const int part = (int)(intptr_t)arg; /* 1 .. n_workers (the caller is part 0) */
 	uint64_t seen = 0;
 	for (;;) {
 		pthread_mutex_lock(&pool.lock);
@@ -58,13 +73,12 @@ static void *worker_main(void *arg)
 		seen = pool.generation;
 		gb_range_fn fn = pool.fn;
 		void *ctx = pool.ctx;
-		int64_t n = pool.n;
-		int parts = pool.parts;
+		int64_t n = pool.n, n_chunks = pool.n_chunks;
+		pool.active++;
 		pthread_mutex_unlock(&pool.lock);
-		if (id < parts)
-			run_part(fn, ctx, n, parts, id);
+		run_chunks(fn, ctx, n, n_chunks, part);
 		pthread_mutex_lock(&pool.lock);
-		if (--pool.pending == 0)
+		if (--pool.active == 0)
 			pthread_cond_signal(&pool.done);
 		pthread_mutex_unlock(&pool.lock);
 	}
@@ -94,6 +108,7 @@ static void pool_after_fork(void)
 	pthread_cond_init(&pool.done, NULL);
 	pool.started = 0;
 	pool.n_workers = 0;
+	pool.active = 0;
 }
 
 static void pool_start(void)
@@ -121,35 +136,35 @@ void gb_parallel_for(int64_t n, int64_t grain, gb_range_fn fn, void *ctx)
 		return;
 	if (grain < 1)
 		grain = 1;
-	int64_t parts = n / grain;
+	int64_t n_chunks = n / grain;
 	int threads = gb_parallel_threads();
-	if (parts > threads)
-		parts = threads;
-	if (parts < 2 || pthread_mutex_trylock(&pool.busy) != 0) {
+	if (n_chunks > (int64_t)threads * GB_CHUNKS_PER_THREAD)
+		n_chunks = (int64_t)threads * GB_CHUNKS_PER_THREAD;
+	if (threads < 2 || n_chunks < 2 || pthread_mutex_trylock(&pool.busy) != 0) {
 		fn(ctx, 0, n, 0);
 		return;
 	}
 	if (!pool.started)
 		pool_start();
-	if (parts > pool.n_workers + 1)
-		parts = pool.n_workers + 1;
-	if (parts < 2) {
+	if (pool.n_workers == 0) {
 		pthread_mutex_unlock(&pool.busy);
 		fn(ctx, 0, n, 0);
 		return;
 	}
 	pthread_mutex_lock(&pool.lock);
+	while (pool.active > 0) /* a worker that woke late for the last job is leaving it */
+		pthread_cond_wait(&pool.done, &pool.lock);
 	pool.fn = fn;
 	pool.ctx = ctx;
 	pool.n = n;
-	pool.parts = (int)parts;
-	pool.pending = pool.n_workers;
+	pool.n_chunks = n_chunks;
+	atomic_store(&pool.next, 0);
 	pool.generation++;
 	pthread_cond_broadcast(&pool.wake);
 	pthread_mutex_unlock(&pool.lock);
-	run_part(fn, ctx, n, (int)parts, 0);
+	run_chunks(fn, ctx, n, n_chunks, 0);
 	pthread_mutex_lock(&pool.lock);
-	while (pool.pending > 0)
+	while (pool.active > 0)
 		pthread_cond_wait(&pool.done, &pool.lock);
 	pthread_mutex_unlock(&pool.lock);
 	pthread_mutex_unlock(&pool.busy);
