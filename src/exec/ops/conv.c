@@ -18,6 +18,10 @@
  * writes straight into Y (bias first, sgemm with beta = 1), and a pointwise
  * convolution (1×1, stride 1, no padding) of one image reads X in place.
  *
+ * The loops around the sgemms (im2col, the scatter into Y, col2im, the
+ * bias gradient) run over a chunk's images, or dB's channels, on
+ * gb_parallel_for; the sgemms use OpenBLAS's own threads.
+ *
  * Backward, per group and chunk (dY_g gathered the same way):
  *     dW_g += dY_g · colᵀ        dcol = W_gᵀ · dY_g,  dX += col2im(dcol)
  *     dB[m] += Σ dY[:, m, ...]
