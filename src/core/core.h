@@ -108,4 +108,22 @@ gb_status gb_atomic_open(gb_atomic_file *f, const char *path, gb_error *err);
 gb_status gb_atomic_commit(gb_atomic_file *f, gb_error *err);
 void gb_atomic_abort(gb_atomic_file *f);
 
+/* ---- parallel loops ------------------------------------------------------ */
+
+/* fn(ctx, lo, hi, part) runs the indices [lo, hi) of a range; part, in
+ * [0, gb_parallel_threads()), differs between ranges that run at the same
+ * time, so fn may use per-part scratch that the caller set up. */
+typedef void (*gb_range_fn)(void *ctx, int64_t lo, int64_t hi, int part);
+
+/* Threads a parallel loop may use, the caller's included: OpenBLAS's thread
+ * count (OPENBLAS_NUM_THREADS), at most the online cores; at least 1. */
+int gb_parallel_threads(void);
+
+/* Runs fn over [0, n) split into contiguous ranges of at least grain
+ * indices, one per thread, and returns when all are done. Serial (one
+ * fn(ctx, 0, n, 0) in the caller) when n < 2·grain, with one thread, or when
+ * called while another parallel loop runs (nested or from another thread).
+ * The ranges may run concurrently: fn must only write what its range owns. */
+void gb_parallel_for(int64_t n, int64_t grain, gb_range_fn fn, void *ctx);
+
 #endif /* GB_CORE_H */

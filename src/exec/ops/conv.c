@@ -12,10 +12,15 @@
  *
  * with Ckk = C/group · KD·KH·KW and O = OD·OH·OW. Images are batched along
  * the columns until a chunk has about CONV_TARGET_COLS columns so that each
- * sgemm is large even when the feature maps are small; the product is then
+ * sgemm is large even when the feature maps are small, within
+ * CONV_CHUNK_BYTES of im2col scratch so that it stays in cache; the product is then
  * scattered into Y (N, M, O) with the bias added. A chunk of one image
  * writes straight into Y (bias first, sgemm with beta = 1), and a pointwise
  * convolution (1×1, stride 1, no padding) of one image reads X in place.
+ *
+ * The loops around the sgemms (im2col, the scatter into Y, col2im, the
+ * bias gradient) run over a chunk's images, or dB's channels, on
+ * gb_parallel_for; the sgemms use OpenBLAS's own threads.
  *
  * Backward, per group and chunk (dY_g gathered the same way):
  *     dW_g += dY_g · colᵀ        dcol = W_gᵀ · dY_g,  dX += col2im(dcol)
@@ -28,9 +33,9 @@
 #include "../ops.h"
 
 /* Columns per sgemm that make image batching worthwhile, and the most
- * im2col scratch a chunk of several images may take. */
+ * im2col scratch a chunk of several images may take (cache-sized). */
 #define CONV_TARGET_COLS 8192
-#define CONV_MAX_CHUNK_BYTES ((size_t)64 << 20)
+#define CONV_CHUNK_BYTES ((int64_t)512 << 10)
 
 /* Row-major C (m×n) = alpha·op(A)·op(B) + beta·C; k = 0 leaves beta·C. */
 static void sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
@@ -250,7 +255,9 @@ static gb_status conv_geom_get(gb_exec *x, const gb_node *node, conv_geom *g, gb
 	return GB_OK;
 }
 
-/* Images per chunk: enough columns for a large sgemm, within the scratch cap. */
+/* Images per chunk: enough columns for a large sgemm, but an im2col buffer
+ * small enough to stay in a core's L2 cache between im2col and the sgemm
+ * that reads it (a larger one went out to memory and back: 1.4x slower). */
 static int64_t conv_chunk(const conv_geom *g)
 {
 	if (g->N <= 1 || g->O >= CONV_TARGET_COLS)
@@ -259,7 +266,7 @@ static int64_t conv_chunk(const conv_geom *g)
 	if (nb > g->N)
 		nb = g->N;
 	int64_t per_img = g->Ckk * g->O * (int64_t)sizeof(float); /* fits: both < 2^31 */
-	int64_t cap = (int64_t)CONV_MAX_CHUNK_BYTES / (per_img > 0 ? per_img : 1);
+	int64_t cap = CONV_CHUNK_BYTES / (per_img > 0 ? per_img : 1);
 	if (nb > cap)
 		nb = cap > 1 ? cap : 1;
 	if (nb * g->O > INT_MAX)
@@ -272,8 +279,14 @@ static int64_t conv_chunk(const conv_geom *g)
 /* Output positions o in [0, n_out) with 0 <= o·stride + off < in: [*lo, *hi). */
 static void valid_range(int64_t n_out, int64_t in, int64_t stride, int64_t off, int64_t *lo, int64_t *hi)
 {
-	int64_t l = off >= 0 ? 0 : (-off + stride - 1) / stride;
-	int64_t h = in - 1 - off < 0 ? 0 : (in - 1 - off) / stride + 1;
+	int64_t l, h;
+	if (stride == 1) { /* the common case, without two divisions per kernel tap */
+		l = off >= 0 ? 0 : -off;
+		h = in - off < 0 ? 0 : in - off;
+	} else {
+		l = off >= 0 ? 0 : (-off + stride - 1) / stride;
+		h = in - 1 - off < 0 ? 0 : (in - 1 - off) / stride + 1;
+	}
 	if (h > n_out)
 		h = n_out;
 	if (l > h)
@@ -283,7 +296,9 @@ static void valid_range(int64_t n_out, int64_t in, int64_t stride, int64_t off, 
 }
 
 /* col (Ckk, ld), columns [0, O) of it: the receptive fields of one image's
- * group of channels x (Cg, ID, IH, IW). Padding reads as zero. */
+ * group of channels x (Cg, ID, IH, IW). Padding reads as zero. The valid
+ * output ranges of a kernel tap do not depend on the channel; each axis's
+ * is found once per tap of that axis. */
 static void im2col(const conv_geom *g, const float *x, float *col, int64_t ld)
 {
 	const int64_t ID = g->in[0], IH = g->in[1], IW = g->in[2];
@@ -292,15 +307,18 @@ static void im2col(const conv_geom *g, const float *x, float *col, int64_t ld)
 	int64_t r = 0;
 	for (int64_t c = 0; c < g->Cg; c++) {
 		const float *xc = x + c * ID * IH * IW; /* (ID, IH, IW) */
-		for (int64_t kd = 0; kd < g->k[0]; kd++)
-			for (int64_t kh = 0; kh < g->k[1]; kh++)
+		for (int64_t kd = 0; kd < g->k[0]; kd++) {
+			const int64_t offd = kd * g->dil[0] - g->pad[0];
+			int64_t dlo, dhi;
+			valid_range(OD, ID, sd, offd, &dlo, &dhi);
+			for (int64_t kh = 0; kh < g->k[1]; kh++) {
+				const int64_t offh = kh * g->dil[1] - g->pad[1];
+				int64_t hlo, hhi;
+				valid_range(OH, IH, sh, offh, &hlo, &hhi);
 				for (int64_t kw = 0; kw < g->k[2]; kw++, r++) {
 					float *row = col + r * ld; /* (OD, OH, OW) */
-					const int64_t offd = kd * g->dil[0] - g->pad[0], offh = kh * g->dil[1] - g->pad[1],
-					              offw = kw * g->dil[2] - g->pad[2];
-					int64_t dlo, dhi, hlo, hhi, wlo, whi;
-					valid_range(OD, ID, sd, offd, &dlo, &dhi);
-					valid_range(OH, IH, sh, offh, &hlo, &hhi);
+					const int64_t offw = kw * g->dil[2] - g->pad[2];
+					int64_t wlo, whi;
 					valid_range(OW, IW, sw, offw, &wlo, &whi);
 					for (int64_t od = 0; od < OD; od++) {
 						float *plane = row + od * OH * OW;
@@ -308,14 +326,31 @@ static void im2col(const conv_geom *g, const float *x, float *col, int64_t ld)
 							memset(plane, 0, (size_t)(OH * OW) * sizeof *plane);
 							continue;
 						}
-						const int64_t id = od * sd + offd;
+						const float *xd = xc + (od * sd + offd) * IH * IW; /* (IH, IW) */
+						if (sw == 1 && wlo == 0 && whi == OW) {
+							/* No padding along the row: a straight copy. */
+							for (int64_t oh = 0; oh < hlo; oh++)
+								for (int64_t ow = 0; ow < OW; ow++)
+									plane[oh * OW + ow] = 0.0f;
+							for (int64_t oh = hlo; oh < hhi; oh++) {
+								const float *src = xd + (oh * sh + offh) * IW + offw;
+								float *dst = plane + oh * OW;
+								for (int64_t ow = 0; ow < OW; ow++)
+									dst[ow] = src[ow];
+							}
+							for (int64_t oh = hhi; oh < OH; oh++)
+								for (int64_t ow = 0; ow < OW; ow++)
+									plane[oh * OW + ow] = 0.0f;
+							continue;
+						}
 						for (int64_t oh = 0; oh < OH; oh++) {
 							float *dst = plane + oh * OW;
 							if (oh < hlo || oh >= hhi) {
-								memset(dst, 0, (size_t)OW * sizeof *dst);
+								for (int64_t ow = 0; ow < OW; ow++)
+									dst[ow] = 0.0f;
 								continue;
 							}
-							const float *src = xc + (id * IH + oh * sh + offh) * IW; /* (IW) */
+							const float *src = xd + (oh * sh + offh) * IW; /* (IW) */
 							/* Rows are short (OW is often 8–32): plain loops, not
 							 * three libc calls per row. */
 							for (int64_t ow = 0; ow < wlo; ow++)
@@ -333,6 +368,8 @@ static void im2col(const conv_geom *g, const float *x, float *col, int64_t ld)
 						}
 					}
 				}
+			}
+		}
 	}
 }
 
@@ -345,27 +382,91 @@ static void col2im_add(const conv_geom *g, const float *col, int64_t ld, float *
 	int64_t r = 0;
 	for (int64_t c = 0; c < g->Cg; c++) {
 		float *dxc = dx + c * ID * IH * IW;
-		for (int64_t kd = 0; kd < g->k[0]; kd++)
-			for (int64_t kh = 0; kh < g->k[1]; kh++)
+		for (int64_t kd = 0; kd < g->k[0]; kd++) {
+			const int64_t offd = kd * g->dil[0] - g->pad[0];
+			int64_t dlo, dhi;
+			valid_range(OD, ID, sd, offd, &dlo, &dhi);
+			for (int64_t kh = 0; kh < g->k[1]; kh++) {
+				const int64_t offh = kh * g->dil[1] - g->pad[1];
+				int64_t hlo, hhi;
+				valid_range(OH, IH, sh, offh, &hlo, &hhi);
 				for (int64_t kw = 0; kw < g->k[2]; kw++, r++) {
 					const float *row = col + r * ld;
-					const int64_t offd = kd * g->dil[0] - g->pad[0], offh = kh * g->dil[1] - g->pad[1],
-					              offw = kw * g->dil[2] - g->pad[2];
-					int64_t dlo, dhi, hlo, hhi, wlo, whi;
-					valid_range(OD, ID, sd, offd, &dlo, &dhi);
-					valid_range(OH, IH, sh, offh, &hlo, &hhi);
+					const int64_t offw = kw * g->dil[2] - g->pad[2];
+					int64_t wlo, whi;
 					valid_range(OW, IW, sw, offw, &wlo, &whi);
 					for (int64_t od = dlo; od < dhi; od++) {
 						const int64_t id = od * sd + offd;
 						for (int64_t oh = hlo; oh < hhi; oh++) {
 							const float *src = row + (od * OH + oh) * OW;
 							float *dst = dxc + (id * IH + oh * sh + offh) * IW; /* (IW) */
-							for (int64_t ow = wlo; ow < whi; ow++)
-								dst[ow * sw + offw] += src[ow];
+							if (sw == 1) {
+								float *d1 = dst + offw;
+								for (int64_t ow = wlo; ow < whi; ow++)
+									d1[ow] += src[ow];
+							} else {
+								for (int64_t ow = wlo; ow < whi; ow++)
+									dst[ow * sw + offw] += src[ow];
+							}
 						}
 					}
 				}
+			}
+		}
 	}
+}
+
+/* ---- per-image loops over a chunk, split over threads ----------------------------- */
+
+/* The loops around the sgemms run over a chunk's images with
+ * gb_parallel_for; each image reads and writes only its own columns of col
+ * and its own slice of X, dX or Y. */
+typedef struct conv_job {
+	const conv_geom *g;
+	int64_t n0, grp, cols; /* first image of the chunk, group, columns of col */
+	const float *src;      /* X (im2col, scatter: prod) */
+	float *col;            /* (Ckk, cols) */
+	float *dst;            /* dX (col2im) or Y (scatter) */
+	const float *bias;     /* (M) or NULL (scatter) */
+} conv_job;
+
+/* Images per range: at least about 32k floats of im2col. */
+static int64_t conv_grain(const conv_geom *g)
+{
+	int64_t per_img = g->Ckk * g->O;
+	return per_img >= 32768 ? 1 : 32768 / (per_img > 0 ? per_img : 1);
+}
+
+static void im2col_range(void *ctx, int64_t lo, int64_t hi, int part)
+{
+	const conv_job *j = ctx;
+	const conv_geom *g = j->g;
+	for (int64_t i = lo; i < hi; i++)
+		im2col(g, j->src + ((j->n0 + i) * g->C + j->grp * g->Cg) * g->IN, j->col + i * g->O, j->cols);
+}
+
+static void col2im_range(void *ctx, int64_t lo, int64_t hi, int part)
+{
+	const conv_job *j = ctx;
+	const conv_geom *g = j->g;
+	for (int64_t i = lo; i < hi; i++)
+		col2im_add(g, j->col + i * g->O, j->cols, j->dst + ((j->n0 + i) * g->C + j->grp * g->Cg) * g->IN);
+}
+
+/* Y[n0 + i, group's channels] = prod (Mg, cols) columns of image i + bias. */
+static void scatter_range(void *ctx, int64_t lo, int64_t hi, int part)
+{
+	const conv_job *j = ctx;
+	const conv_geom *g = j->g;
+	const int64_t O = g->O;
+	for (int64_t i = lo; i < hi; i++)
+		for (int64_t m = 0; m < g->Mg; m++) {
+			const float v = j->bias ? j->bias[j->grp * g->Mg + m] : 0.0f;
+			const float *src = j->src + m * j->cols + i * O;
+			float *dst = j->dst + ((j->n0 + i) * g->M + j->grp * g->Mg + m) * O;
+			for (int64_t o = 0; o < O; o++)
+				dst[o] = src[o] + v;
+		}
 }
 
 /* ---- forward ------------------------------------------------------------------------ */
@@ -383,7 +484,7 @@ static gb_status conv_forward(gb_exec *x, const gb_node *node, gb_error *err)
 	const float *wd = g.w->data;                    /* (M, Cg, KK) = (M, Ckk) */
 	const float *bias = g.b ? g.b->data : NULL;     /* (M) */
 	float *yd = yt->data;                           /* (N, M, O) */
-	const int64_t nb_max = conv_chunk(&g), O = g.O;
+	const int64_t nb_max = conv_chunk(&g), O = g.O, grain = conv_grain(&g);
 	float *col = NULL; /* (Ckk, nb_max·O) */
 	float *prod = NULL; /* (Mg, nb_max·O), chunks of several images */
 	size_t col_n, prod_n, bytes;
@@ -402,11 +503,12 @@ static gb_status conv_forward(gb_exec *x, const gb_node *node, gb_error *err)
 		for (int64_t grp = 0; grp < g.G; grp++) {
 			const float *wg = wd + grp * g.Mg * g.Ckk; /* (Mg, Ckk) */
 			const float *cp = col;
-			if (g.pointwise && nb == 1)
+			if (g.pointwise && nb == 1) {
 				cp = xd + (n0 * g.C + grp * g.Cg) * g.IN; /* (Cg, O): X itself */
-			else
-				for (int64_t i = 0; i < nb; i++)
-					im2col(&g, xd + ((n0 + i) * g.C + grp * g.Cg) * g.IN, col + i * O, cols);
+			} else {
+				conv_job job = {&g, n0, grp, cols, xd, col, NULL, NULL};
+				gb_parallel_for(nb, grain, im2col_range, &job);
+			}
 			if (nb == 1) {
 				float *yg = yd + (n0 * g.M + grp * g.Mg) * O; /* (Mg, O) */
 				if (bias)
@@ -420,20 +522,46 @@ static gb_status conv_forward(gb_exec *x, const gb_node *node, gb_error *err)
 				continue;
 			}
 			sgemm(0, 0, g.Mg, cols, g.Ckk, wg, g.Ckk, cp, cols, 0.0f, prod, cols);
-			for (int64_t i = 0; i < nb; i++)
-				for (int64_t m = 0; m < g.Mg; m++) {
-					const float v = bias ? bias[grp * g.Mg + m] : 0.0f;
-					const float *src = prod + m * cols + i * O;
-					float *dst = yd + ((n0 + i) * g.M + grp * g.Mg + m) * O;
-					for (int64_t o = 0; o < O; o++)
-						dst[o] = src[o] + v;
-				}
+			conv_job job = {&g, n0, grp, cols, prod, NULL, yd, bias};
+			gb_parallel_for(nb, grain, scatter_range, &job);
 		}
 	}
 	return GB_OK;
 }
 
 /* ---- backward ----------------------------------------------------------------------- */
+
+/* Sum of x (n) in eight interleaved partial sums: vectorised, and not one
+ * serial chain of additions. */
+static float sum_f32(const float *x, int64_t n)
+{
+	float acc[8] = {0};
+	int64_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		for (int j = 0; j < 8; j++)
+			acc[j] += x[i + j];
+	for (int j = 0; i < n; i++, j++)
+		acc[j] += x[i];
+	return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+/* ---- backward ----------------------------------------------------------------------- */
+
+/* dB[m] += Σ dY[:, m, ...] for the channels m in [lo, hi). */
+typedef struct bias_job {
+	const conv_geom *g;
+	const float *dy; /* (N, M, O) */
+	float *db;       /* (M) */
+} bias_job;
+
+static void bias_grad_range(void *ctx, int64_t lo, int64_t hi, int part)
+{
+	const bias_job *j = ctx;
+	const conv_geom *g = j->g;
+	for (int64_t n = 0; n < g->N; n++)
+		for (int64_t m = lo; m < hi; m++)
+			j->db[m] += sum_f32(j->dy + (n * g->M + m) * g->O, g->O);
+}
 
 static gb_status conv_backward(gb_exec *x, const gb_node *node, gb_error *err)
 {
@@ -449,14 +577,8 @@ static gb_status conv_backward(gb_exec *x, const gb_node *node, gb_error *err)
 	gb_tensor *gbt = g.b ? gb_gin(x, node, 2) : NULL;
 	if (gbt) {
 		float *db = gbt->data; /* (M) */
-		for (int64_t n = 0; n < g.N; n++)
-			for (int64_t m = 0; m < g.M; m++) {
-				const float *row = dy + (n * g.M + m) * O;
-				float s = 0.0f;
-				for (int64_t o = 0; o < O; o++)
-					s += row[o];
-				db[m] += s;
-			}
+		bias_job job = {&g, dy, db};
+		gb_parallel_for(g.M, g.N * O >= 32768 ? 1 : g.M, bias_grad_range, &job);
 	}
 	gb_tensor *gxt = gb_gin(x, node, 0), *gwt = gb_gin(x, node, 1);
 	if (!gxt && !gwt)
@@ -464,7 +586,7 @@ static gb_status conv_backward(gb_exec *x, const gb_node *node, gb_error *err)
 	const float *xd = g.x->data, *wd = g.w->data; /* (N, C, IN), (M, Ckk) */
 	float *dx = gxt ? gxt->data : NULL;           /* (N, C, IN) */
 	float *dw = gwt ? gwt->data : NULL;           /* (M, Ckk) */
-	const int64_t nb_max = conv_chunk(&g);
+	const int64_t nb_max = conv_chunk(&g), grain = conv_grain(&g);
 	float *col = NULL; /* (Ckk, nb_max·O): im2col of X, then reused for dcol */
 	float *dyg = NULL; /* (Mg, nb_max·O): dY of a group gathered over a chunk */
 	size_t n_el, bytes;
@@ -495,11 +617,12 @@ static gb_status conv_backward(gb_exec *x, const gb_node *node, gb_error *err)
 			const int direct = g.pointwise && nb == 1; /* col is X, col2im is an add */
 			if (dw) {
 				const float *cp = col;
-				if (direct)
+				if (direct) {
 					cp = xd + (n0 * g.C + grp * g.Cg) * g.IN;
-				else
-					for (int64_t i = 0; i < nb; i++)
-						im2col(&g, xd + ((n0 + i) * g.C + grp * g.Cg) * g.IN, col + i * O, cols);
+				} else {
+					conv_job job = {&g, n0, grp, cols, xd, col, NULL, NULL};
+					gb_parallel_for(nb, grain, im2col_range, &job);
+				}
 				sgemm(0, 1, g.Mg, g.Ckk, cols, dyp, cols, cp, cols, 1.0f, dw + grp * g.Mg * g.Ckk, g.Ckk);
 			}
 			if (dx) {
@@ -508,8 +631,8 @@ static gb_status conv_backward(gb_exec *x, const gb_node *node, gb_error *err)
 					continue;
 				}
 				sgemm(1, 0, g.Ckk, cols, g.Mg, wg, g.Ckk, dyp, cols, 0.0f, col, cols);
-				for (int64_t i = 0; i < nb; i++)
-					col2im_add(&g, col + i * O, cols, dx + ((n0 + i) * g.C + grp * g.Cg) * g.IN);
+				conv_job job = {&g, n0, grp, cols, NULL, col, dx, NULL};
+				gb_parallel_for(nb, grain, col2im_range, &job);
 			}
 		}
 	}

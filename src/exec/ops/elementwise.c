@@ -1193,6 +1193,28 @@ static gb_status unary_prepare(gb_model *m, gb_node *node, gb_error *err)
 	return GB_OK;
 }
 
+/* Unary kernels run in parallel over ranges of at least UNARY_GRAIN
+ * elements: each element is independent, so the split changes nothing. */
+#define UNARY_GRAIN ((int64_t)1 << 16)
+
+typedef struct unary_job {
+	const unary_params *up;
+	const float *xs, *g; /* (n); g: the output's gradient (backward) */
+	float *out;          /* (n): y forward, gx backward */
+} unary_job;
+
+static void unary_fwd_range(void *arg, int64_t lo, int64_t hi, int part)
+{
+	const unary_job *j = arg;
+	j->up->fwd(hi - lo, j->xs + lo, j->out + lo, j->up);
+}
+
+static void unary_bwd_range(void *arg, int64_t lo, int64_t hi, int part)
+{
+	const unary_job *j = arg;
+	j->up->bwd(hi - lo, j->xs + lo, j->g + lo, j->out + lo, j->up);
+}
+
 static gb_status unary_forward(gb_exec *x, const gb_node *node, gb_error *err)
 {
 	const unary_params *up = node->params;
@@ -1204,9 +1226,10 @@ static gb_status unary_forward(gb_exec *x, const gb_node *node, gb_error *err)
 	gb_tensor *y = gb_out(x, node, 0, t->dtype, t->ndim, t->dims, err);
 	if (!y)
 		return alloc_failed(err);
-	if (t->dtype == GB_DTYPE_F32)
-		up->fwd(gb_numel(t), t->data, y->data, up);
-	else
+	if (t->dtype == GB_DTYPE_F32) {
+		unary_job job = {up, t->data, NULL, y->data};
+		gb_parallel_for(gb_numel(t), UNARY_GRAIN, unary_fwd_range, &job);
+	} else
 		up->fwd_i64(gb_numel(t), t->data, y->data);
 	return GB_OK;
 }
@@ -1219,7 +1242,8 @@ static gb_status unary_backward(gb_exec *x, const gb_node *node, gb_error *err)
 	gb_tensor *gx = gb_gin(x, node, 0);
 	if (!t || !g || !gx || t->dtype != GB_DTYPE_F32)
 		return GB_OK;
-	up->bwd(gb_numel(t), t->data, g->data, gx->data, up);
+	unary_job job = {up, t->data, g->data, gx->data};
+	gb_parallel_for(gb_numel(t), UNARY_GRAIN, unary_bwd_range, &job);
 	return GB_OK;
 }
 

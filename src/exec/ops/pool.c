@@ -410,6 +410,67 @@ static void max_plane(const pool_geom *g, const float *x, float *y, int64_t *arg
 		y[o] = x[arg[o]];
 }
 
+/* The common 2-D window: 2x2, stride 2, no padding or dilation, every
+ * window inside the input. */
+static int is_max2x2(const pool_geom *g)
+{
+	if (g->d[0].in != 1 || g->d[0].out != 1 || g->d[0].kernel != 1)
+		return 0;
+	for (int j = 1; j < POOL_MAX_SPATIAL; j++) {
+		const pool_dim *d = &g->d[j];
+		if (d->kernel != 2 || d->stride != 2 || d->dilation != 1 || d->pad_begin != 0 || 2 * d->out > d->in)
+			return 0;
+	}
+	return 1;
+}
+
+/* max_rows without arg for the 2x2 window of a NaN-free plane: the taps in
+ * row-major order with a strict >, so the same value. */
+static void max2x2(const pool_geom *g, const float *x, float *y)
+{
+	const int64_t IW = g->d[2].in, OH = g->d[1].out, OW = g->d[2].out;
+	for (int64_t oh = 0; oh < OH; oh++) {
+		const float *r0 = x + 2 * oh * IW, *r1 = r0 + IW;
+		float *yr = y + oh * OW;
+		for (int64_t ow = 0; ow < OW; ow++) {
+			float m = r0[2 * ow], v = r0[2 * ow + 1];
+			m = v > m ? v : m;
+			v = r1[2 * ow];
+			m = v > m ? v : m;
+			v = r1[2 * ow + 1];
+			yr[ow] = v > m ? v : m;
+		}
+	}
+}
+
+/* gx (in_plane) += gy (out_plane) routed to the first maximum of each 2x2
+ * window of a NaN-free plane x. Written as a cascade of selects (each tap
+ * gets gy or 0, what is left passes on) so that the compiler vectorises it. */
+static void max2x2_backward(const pool_geom *g, const float *restrict x, const float *restrict gy,
+                            float *restrict gx)
+{
+	const int64_t IW = g->d[2].in, OH = g->d[1].out, OW = g->d[2].out;
+	for (int64_t oh = 0; oh < OH; oh++) {
+		const float *r0 = x + 2 * oh * IW, *r1 = r0 + IW;
+		float *g0 = gx + 2 * oh * IW, *g1 = g0 + IW;
+		const float *gr = gy + oh * OW;
+		for (int64_t ow = 0; ow < OW; ow++) {
+			const float a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
+			float m = b > a ? b : a;
+			m = c > m ? c : m;
+			m = d > m ? d : m;
+			const float v = gr[ow];
+			const float va = a == m ? v : 0.0f, rest_b = a == m ? 0.0f : v;
+			const float vb = b == m ? rest_b : 0.0f, rest_c = b == m ? 0.0f : rest_b;
+			const float vc = c == m ? rest_c : 0.0f, vd = c == m ? 0.0f : rest_c;
+			g0[2 * ow] += va;
+			g0[2 * ow + 1] += vb;
+			g1[2 * ow] += vc;
+			g1[2 * ow + 1] += vd;
+		}
+	}
+}
+
 /* The divisor of each output of row (od, oh): inv (W->out) gets 1 / count. */
 static void avg_inv_counts(const pool_geom *g, int include_pad, int64_t od, int64_t oh, float *inv)
 {
@@ -482,6 +543,62 @@ static int64_t column_major(const pool_geom *g, int64_t pos)
 
 /* ---- MaxPool / AveragePool --------------------------------------------------------- */
 
+/* MaxPool without Indices, forward and backward, runs over ranges of planes
+ * in parallel (gb_parallel_for); each part has its own out_plane of scratch
+ * for the planes that go through max_plane. */
+
+/* Planes per parallel range: at least about 64k input elements. */
+static int64_t pool_grain(const pool_geom *g)
+{
+	int64_t grain = g->in_plane > 0 ? ((int64_t)1 << 16) / g->in_plane : 1;
+	return grain > 1 ? grain : 1;
+}
+
+typedef struct max_job {
+	const pool_geom *g;
+	const float *x, *gy; /* (planes, in_plane), (planes, out_plane) (backward) */
+	float *y;            /* forward: (planes, out_plane); backward: (threads, out_plane) scratch */
+	float *gx;           /* (planes, in_plane) (backward) */
+	int64_t *arg;        /* (threads, out_plane) scratch */
+	int fast;            /* the 2x2 stride-2 window */
+} max_job;
+
+static void max_forward_range(void *ctx, int64_t lo, int64_t hi, int part)
+{
+	const max_job *j = ctx;
+	const pool_geom *g = j->g;
+	int64_t *arg = j->arg + part * g->out_plane;
+	for (int64_t c = lo; c < hi; c++) {
+		const float *xc = j->x + c * g->in_plane;
+		float *yc = j->y + c * g->out_plane;
+		if (has_nan(xc, g->in_plane))
+			max_plane(g, xc, yc, arg);
+		else if (j->fast)
+			max2x2(g, xc, yc);
+		else
+			max_rows(g, xc, yc, NULL);
+	}
+}
+
+static void max_backward_range(void *ctx, int64_t lo, int64_t hi, int part)
+{
+	const max_job *j = ctx;
+	const pool_geom *g = j->g;
+	int64_t *arg = j->arg + part * g->out_plane;
+	float *best = j->y + part * g->out_plane;
+	for (int64_t c = lo; c < hi; c++) {
+		const float *xc = j->x + c * g->in_plane, *gyc = j->gy + c * g->out_plane;
+		float *gxc = j->gx + c * g->in_plane;
+		if (j->fast && !has_nan(xc, g->in_plane)) {
+			max2x2_backward(g, xc, gyc, gxc);
+			continue;
+		}
+		max_plane(g, xc, best, arg);
+		for (int64_t o = 0; o < g->out_plane; o++)
+			gxc[arg[o]] += gyc[o];
+	}
+}
+
 static gb_status pool_forward(gb_exec *x, const gb_node *node, gb_error *err)
 {
 	const pool_params *p = node->params;
@@ -507,27 +624,25 @@ static gb_status pool_forward(gb_exec *x, const gb_node *node, gb_error *err)
 		return GB_OK;
 	}
 	int want_indices = node->n_outputs > 1 && node->outputs[1] >= 0;
-	int64_t *idx; // (N*C, out_plane) with Indices, else (out_plane) for NaN planes
+	int64_t *idx; // (N*C, out_plane) with Indices, else (threads, out_plane) for NaN planes
 	if (want_indices) {
 		gb_tensor *I = gb_out(x, node, 1, GB_DTYPE_I64, X->ndim, out_dims, err);
 		if (!I)
 			return gb_out_failed(err);
 		idx = I->data;
 	} else {
-		idx = gb_scratch(x, (size_t)(g.out_plane ? g.out_plane : 1) * sizeof *idx);
+		idx = gb_scratch(x, (size_t)gb_parallel_threads() * (size_t)(g.out_plane ? g.out_plane : 1) * sizeof *idx);
 		if (!idx)
 			return gb_node_error(err, gb_exec_model(x), node, GB_STATUS_NOMEM, "out of memory");
+	}
+	if (!want_indices) {
+		max_job job = {&g, xd, NULL, yd, NULL, idx, is_max2x2(&g)};
+		gb_parallel_for(g.planes, pool_grain(&g), max_forward_range, &job);
+		return GB_OK;
 	}
 	for (int64_t c = 0; c < g.planes; c++) {
 		const float *xc = xd + c * g.in_plane;
 		float *yc = yd + c * g.out_plane;
-		if (!want_indices) {
-			if (has_nan(xc, g.in_plane))
-				max_plane(&g, xc, yc, idx); /* idx: this plane's scratch */
-			else
-				max_rows(&g, xc, yc, NULL);
-			continue;
-		}
 		int64_t *arg = idx + c * g.out_plane;
 		max_plane(&g, xc, yc, arg);
 		/* ONNX Indices flatten the whole input tensor, planes included. */
@@ -560,18 +675,13 @@ static gb_status pool_backward(gb_exec *x, const gb_node *node, gb_error *err)
 			avg_rows_backward(&g, p->count_include_pad, gy + c * g.out_plane, gx + c * g.in_plane, share);
 		return GB_OK;
 	}
-	size_t n = (size_t)(g.out_plane ? g.out_plane : 1);
-	int64_t *arg = gb_scratch(x, n * sizeof *arg); // (out_plane)
-	float *best = gb_scratch(x, n * sizeof *best);  // (out_plane)
+	size_t n = (size_t)gb_parallel_threads() * (size_t)(g.out_plane ? g.out_plane : 1);
+	int64_t *arg = gb_scratch(x, n * sizeof *arg); // (threads, out_plane)
+	float *best = gb_scratch(x, n * sizeof *best);  // (threads, out_plane)
 	if (!arg || !best)
 		return gb_node_error(err, gb_exec_model(x), node, GB_STATUS_NOMEM, "out of memory");
-	for (int64_t c = 0; c < g.planes; c++) {
-		max_plane(&g, xd + c * g.in_plane, best, arg);
-		float *gxc = gx + c * g.in_plane;
-		const float *gyc = gy + c * g.out_plane;
-		for (int64_t o = 0; o < g.out_plane; o++)
-			gxc[arg[o]] += gyc[o];
-	}
+	max_job job = {&g, xd, gy, best, gx, arg, is_max2x2(&g)};
+	gb_parallel_for(g.planes, pool_grain(&g), max_backward_range, &job);
 	return GB_OK;
 }
 
