@@ -13,65 +13,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/rng.h"
 #include "disguise.h"
 
-/* ---- random numbers: xoshiro256** seeded through splitmix64 ------------------- */
+/* ---- random numbers (src/core/rng.h) -------------------------------------------- */
 
-typedef struct rng {
-	uint64_t s[4];
-} rng;
-
-static uint64_t splitmix(uint64_t *x)
+static void rng_seed(gb_rng *r, uint64_t seed)
 {
-	uint64_t z = (*x += 0x9E3779B97F4A7C15ULL);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	return z ^ (z >> 31);
-}
-
-static void rng_seed(rng *r, uint64_t seed)
-{
-	uint64_t x = seed ^ 0x6469736775697365ULL; /* "disguise" */
-	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix(&x);
-}
-
-static uint64_t rng_next(rng *r)
-{
-	uint64_t *s = r->s;
-	uint64_t t = s[1] << 17, x = s[1] * 5;
-	uint64_t result = ((x << 7) | (x >> 57)) * 9;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = (s[3] << 45) | (s[3] >> 19);
-	return result;
-}
-
-/* Uniform in [0, 1). */
-static double rng_uniform(rng *r)
-{
-	return (double)(rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-static int64_t rng_below(rng *r, int64_t n)
-{
-	int64_t k = (int64_t)(rng_uniform(r) * (double)n);
-	return k < n ? k : n - 1;
+	gb_rng_seed(r, seed, 0x6469736775697365ULL); /* stream "disguise" */
 }
 
 /* Standard normal (Box–Muller; one value per call keeps the stream simple). */
-static double rng_normal(rng *r)
+static double rng_normal(gb_rng *r)
 {
-	double u = 1.0 - rng_uniform(r); /* (0, 1] */
-	double v = rng_uniform(r);
+	double u = 1.0 - gb_rng_uniform(r); /* (0, 1] */
+	double v = gb_rng_uniform(r);
 	return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
 }
 
 /* A normal draw times scale that is not zero. */
-static double rng_nonzero(rng *r, double scale)
+static double rng_nonzero(gb_rng *r, double scale)
 {
 	for (;;) {
 		double x = (double)(float)(rng_normal(r) * scale);
@@ -362,7 +323,7 @@ static double dead_bias(const double *w, int64_t n, const double *lo, const doub
 
 /* Rewrites hidden layer l (the units of layers[l], the columns of
  * layers[l + 1]); lo/hi bound layer l's inputs. */
-static gb_status disguise_layer(chain *c, int l, const gb_disguise_options *opt, rng *r, const double *lo,
+static gb_status disguise_layer(chain *c, int l, const gb_disguise_options *opt, gb_rng *r, const double *lo,
                                 const double *hi, const char *label, gb_error *err)
 {
 	dense *d = &c->layers[l], *next = &c->layers[l + 1];
@@ -404,8 +365,8 @@ static gb_status disguise_layer(chain *c, int l, const gb_disguise_options *opt,
 
 	/* split: relu(z)·v = relu(z)·αv + relu(z)·(1−α)v */
 	for (int64_t k = 0; k < N; k++, n++) {
-		int64_t u = rng_below(r, n);
-		double alpha = 0.25 + 0.5 * rng_uniform(r);
+		int64_t u = gb_rng_below(r, n);
+		double alpha = 0.25 + 0.5 * gb_rng_uniform(r);
 		memcpy(rows + n * in, rows + u * in, (size_t)in * sizeof *rows);
 		bias[n] = bias[u];
 		for (int64_t o = 0; o < O; o++) {
@@ -415,7 +376,7 @@ static gb_status disguise_layer(chain *c, int l, const gb_disguise_options *opt,
 	}
 	/* rescale: relu(s·z)·v/s = relu(z)·v for s > 0 */
 	for (int64_t u = 0; u < n; u++) {
-		double s = exp((2.0 * rng_uniform(r) - 1.0) * log(3.0));
+		double s = exp((2.0 * gb_rng_uniform(r) - 1.0) * log(3.0));
 		for (int64_t i = 0; i < in; i++)
 			rows[u * in + i] *= s;
 		bias[u] *= s;
@@ -447,7 +408,7 @@ static gb_status disguise_layer(chain *c, int l, const gb_disguise_options *opt,
 	for (int64_t u = 0; u < Hn; u++)
 		perm[u] = u;
 	for (int64_t u = Hn - 1; u > 0; u--) {
-		int64_t j = rng_below(r, u + 1), t = perm[u];
+		int64_t j = gb_rng_below(r, u + 1), t = perm[u];
 		perm[u] = perm[j];
 		perm[j] = t;
 	}
@@ -627,7 +588,7 @@ gb_status gb_disguise(const gb_model *src, const gb_disguise_options *opt, gb_mo
 		for (int l = 0; l < c->n; l++)
 			summary->width_before[l] = c->layers[l].out;
 	}
-	rng r;
+	gb_rng r;
 	rng_seed(&r, opt->seed);
 	int64_t widest = c->layers[0].in;
 	for (int l = 0; l < c->n; l++)
@@ -660,7 +621,7 @@ gb_status gb_disguise(const gb_model *src, const gb_disguise_options *opt, gb_mo
 	round_to_float(last->w, (size_t)(last->out * last->in));
 	round_to_float(last->b, (size_t)last->out);
 	if (opt->noise > 0) {
-		rng noise;
+		gb_rng noise;
 		rng_seed(&noise, opt->seed ^ 0x6E6F697365ULL); /* "noise": independent of the rewrite's draws */
 		for (int l = 0; l < c->n; l++) {
 			dense *d = &c->layers[l];

@@ -41,18 +41,14 @@
 #include <stdint.h>
 
 #include "glassbox.h"
+#include "../core/rng.h"
 
 /* ---- the datasets' random numbers ------------------------------------------
- * splitmix64 (Steele, Lea and Flood, 2014; the generator Java's
- * SplittableRandom uses): the state advances by a fixed odd constant and
- * each output is a mix of it. Simple enough to restate in docs/results.md,
- * so that the MNIST split can be reproduced without glassbox. */
+ * splitmix64 on its own (src/core/rng.h), simple enough to restate in
+ * docs/results.md so that the MNIST split can be reproduced without glassbox. */
 static inline uint64_t gb_data_rand(uint64_t *state)
 {
-	uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	return z ^ (z >> 31);
+	return gb_splitmix64(state);
 }
 
 /* ---- algorithmic tasks (tasks.c) -------------------------------------------- */
