@@ -23,60 +23,9 @@
 
 /* ---- helpers --------------------------------------------------------------- */
 
-static char tmpdir[64];
-
-static void make_tmpdir(void)
-{
-	strcpy(tmpdir, "/tmp/gb_test_st_XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void)
-{
-	DIR *d = opendir(tmpdir);
-	if (!d)
-		return;
-	struct dirent *ent;
-	char path[512];
-	while ((ent = readdir(d))) {
-		if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof path, "%s/%s", tmpdir, ent->d_name);
-		if (unlink(path) != 0)
-			rmdir(path);
-	}
-	closedir(d);
-	rmdir(tmpdir);
-}
+#include "tmpdir.h"
 
 TestSuite(safetensors, .init = make_tmpdir, .fini = remove_tmpdir);
-
-static const char *tmp_path(char *buf, size_t size, const char *name)
-{
-	snprintf(buf, size, "%s/%s", tmpdir, name);
-	return buf;
-}
-
-static int tmpdir_count(void)
-{
-	DIR *d = opendir(tmpdir);
-	cr_assert_not_null(d);
-	int n = 0;
-	struct dirent *ent;
-	while ((ent = readdir(d)))
-		if (strcmp(ent->d_name, ".") != 0 && strcmp(ent->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
-}
-
-static void write_file(const char *path, const void *buf, size_t n)
-{
-	FILE *fp = fopen(path, "wb");
-	cr_assert_not_null(fp);
-	cr_assert_eq(fwrite(buf, 1, n, fp), n);
-	cr_assert_eq(fclose(fp), 0);
-}
 
 /* A safetensors image: u64 LE header length, the header text as given, then
  * n data bytes. Returns its length. */
