@@ -124,7 +124,7 @@ build-fuzz/gen/onnx.pb-c.c: $(ONNX_PROTO)
 	@mkdir -p build-fuzz/gen
 	protoc-c --c_out=build-fuzz/gen -I$(dir $(ONNX_PROTO)) $(ONNX_PROTO)
 
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) build-fuzz/gen/onnx.pb-c.c
+build-fuzz/%: tests/fuzz/%.c tests/fuzz/fuzzutil.h $(LIB_SRC) build-fuzz/gen/onnx.pb-c.c
 	clang $(FUZZ_CFLAGS) -w -o $@ $< $(LIB_SRC) build-fuzz/gen/onnx.pb-c.c $(PKG_LIBS) -lm
 
 install: all
