@@ -17,48 +17,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/strbuf.h"
 #include "internal.h"
 
-typedef struct sbuf {
-	char *data;
-	size_t len, cap;
-	bool oom;
-} sbuf;
+typedef gb_strbuf sbuf;
 
 static void put_n(sbuf *b, const char *s, size_t n)
 {
-	if (b->oom)
-		return;
-	size_t need;
-	if (!gb_add_size(b->len, n + 1, &need)) {
-		b->oom = true;
-		return;
-	}
-	if (need > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < need) {
-			if (cap > SIZE_MAX / 2) {
-				b->oom = true;
-				return;
-			}
-			cap *= 2;
-		}
-		char *grown = realloc(b->data, cap);
-		if (!grown) {
-			b->oom = true;
-			return;
-		}
-		b->data = grown;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
+	gb_strbuf_put_n(b, s, n);
 }
 
 static void put(sbuf *b, const char *s)
 {
-	put_n(b, s, strlen(s));
+	gb_strbuf_put(b, s);
 }
 
 static void put_indent(sbuf *b, int level)
