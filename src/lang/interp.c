@@ -2192,9 +2192,26 @@ static gb_status bind_inputs(interp *it, const gb_tensor *const *inputs, int n_i
 	return GB_OK;
 }
 
+static gb_status run_program(const gb_ast *ast, const char *dir, gb_tensor_map *weights,
+                             const gb_tensor *const *inputs, int n_inputs, gb_tensor_map *outputs,
+                             const char *const *captures, int n_captures, gb_tensor_map *captured, gb_error *err);
+
 gb_status gb_ast_run(const gb_ast *ast, const char *dir, const gb_tensor *const *inputs, int n_inputs,
                      gb_tensor_map *outputs, const char *const *captures, int n_captures, gb_tensor_map *captured,
                      gb_error *err)
+{
+	return run_program(ast, dir, NULL, inputs, n_inputs, outputs, captures, n_captures, captured, err);
+}
+
+gb_status gb_ast_run_weights(const gb_ast *ast, gb_tensor_map *weights, const gb_tensor *const *inputs,
+                             int n_inputs, gb_tensor_map *outputs, gb_error *err)
+{
+	return run_program(ast, NULL, weights, inputs, n_inputs, outputs, NULL, 0, NULL, err);
+}
+
+static gb_status run_program(const gb_ast *ast, const char *dir, gb_tensor_map *weights,
+                             const gb_tensor *const *inputs, int n_inputs, gb_tensor_map *outputs,
+                             const char *const *captures, int n_captures, gb_tensor_map *captured, gb_error *err)
 {
 	gb_status st = gb_ast_check(ast, err);
 	if (st != GB_OK)
@@ -2208,6 +2225,7 @@ gb_status gb_ast_run(const gb_ast *ast, const char *dir, const gb_tensor *const 
 	it.file = ast->file;
 	it.dir = dir ? dir : "";
 	it.err = err;
+	it.weights = weights; /* borrowed when given: not freed below */
 	err->msg[0] = '\0';
 	it.defs = calloc((size_t)ast->body.n_stmts + 1, sizeof *it.defs);
 	if (!it.defs)
@@ -2247,6 +2265,7 @@ gb_status gb_ast_run(const gb_ast *ast, const char *dir, const gb_tensor *const 
 	pop_bindings(&it, 0);
 	free(it.binds);
 	free(it.defs);
-	gb_tensor_map_free(it.weights);
+	if (!weights)
+		gb_tensor_map_free(it.weights);
 	return st;
 }

@@ -155,6 +155,29 @@ gb_status gb_ast_run(const gb_ast *ast, const char *dir, const gb_tensor *const 
                      gb_tensor_map *outputs, const char *const *captures, int n_captures, gb_tensor_map *captured,
                      gb_error *err);
 
+/* The same without captures, with the side-car tensors given in memory
+ * (weights, borrowed; may be NULL when the program has no weights line):
+ * the weights line's file is then not opened. For a program about to be
+ * written next to its side-car, run before either file exists. */
+gb_status gb_ast_run_weights(const gb_ast *ast, gb_tensor_map *weights, const gb_tensor *const *inputs,
+                             int n_inputs, gb_tensor_map *outputs, gb_error *err);
+
+/* ---- size (count.c) ------------------------------------------------------------------
+ *
+ * Operations as written: every primitive or def call, every operator
+ * (`-` applied to a number is the number, not an operation) counts one;
+ * subscripts, names, literals and declarations count nothing; a loop or
+ * def body counts once however often it runs. Params are constants and do
+ * not count. */
+typedef struct gb_ast_counts {
+	int64_t ops;
+	int64_t prims[GB_PRIM_COUNT]; /* calls of each primitive */
+	int64_t logic[3];             /* not, and, or */
+	int64_t def_calls, defs;
+} gb_ast_counts;
+
+void gb_ast_count(const gb_ast *ast, gb_ast_counts *counts);
+
 /* The program's inputs: how many, and the index-th input statement
  * (u.decl.name, u.decl.type), or NULL. */
 int gb_ast_input_count(const gb_ast *ast);

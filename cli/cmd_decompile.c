@@ -1,0 +1,199 @@
+/*
+ * cmd_decompile.c — glassbox decompile: a network in, a faithful readable
+ * program out (with its side-car weights and a JSON summary), checked
+ * against the network on the domain before anything is written.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "core/core.h"
+#include "decompile/decompile.h"
+
+const char cmd_decompile_usage[] =
+	"usage: glassbox decompile MODEL.onnx --domain DOMAIN [--data X.npy]\n"
+	"                          [--tolerance EPS] [-o PROGRAM.gbx] [--json SUMMARY.json]\n"
+	"                          [--samples N] [--seed S]\n"
+	"\n"
+	"Writes a program in the glassbox language (docs/language.md) that computes\n"
+	"what MODEL computes on DOMAIN, and checks it: the program runs on the\n"
+	"interpreter against the network on the engine, exhaustively on Boolean\n"
+	"domains up to 2^20 points, else on N random points plus the box corners,\n"
+	"points at every first-layer unit's kink and the --data points. Its first\n"
+	"lines state the result. A program further than EPS from the network is\n"
+	"not written: the command says so and exits 1.\n"
+	"\n"
+	"MODEL may use linear operators (Gemm, MatMul, Conv, Add, pooling by\n"
+	"averages, batch norm, shape operators, ...) and piecewise-linear ones\n"
+	"(Relu, LeakyRelu, PRelu, Abs, Max, Min, Clip, MaxPool); others are refused.\n"
+	"\n"
+	"  --domain D       box:LO,HI (every input in [LO, HI]), bool (inputs 0 or 1)\n"
+	"                   or data (the points of --data)\n"
+	"  --data X.npy     points [N, ...input shape], float32\n"
+	"  --tolerance EPS  largest |program - network| allowed (default 1e-4)\n"
+	"  -o PROGRAM.gbx   where to write the program (default: standard output);\n"
+	"                   weights too large to write inline go next to it, in\n"
+	"                   PROGRAM.safetensors\n"
+	"  --json FILE      the summary: fidelity, sizes, primitives, structure\n"
+	"  --samples N      random points for a sampled check (default 10000)\n"
+	"  --seed S         seed of the random points (default 0)\n";
+
+static int parse_num(const char *flag, const char *text, double lo, double hi, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(text, &end);
+	if (end == text || *end || errno || !isfinite(v) || v < lo || v > hi)
+		return cli_usage("decompile", "%s wants a number from %g to %g, not '%s'", flag, lo, hi, text);
+	*out = v;
+	return EXIT_OK;
+}
+
+/* PROGRAM.gbx -> PROGRAM.safetensors (base name only, for the program's weights line). */
+static char *sidecar_name(const char *program, char **full)
+{
+	const char *base = strrchr(program, '/') ? strrchr(program, '/') + 1 : program;
+	size_t stem = strlen(base);
+	if (stem > 4 && strcmp(base + stem - 4, ".gbx") == 0)
+		stem -= 4;
+	size_t dir = (size_t)(base - program);
+	char *name = malloc(stem + 13);
+	*full = malloc(dir + stem + 13);
+	if (!name || !*full) {
+		free(name);
+		free(*full);
+		*full = NULL;
+		return NULL;
+	}
+	snprintf(name, stem + 13, "%.*s.safetensors", (int)stem, base);
+	snprintf(*full, dir + stem + 13, "%.*s%s", (int)dir, program, name);
+	return name;
+}
+
+static gb_status write_text(const char *path, const char *text, gb_error *err)
+{
+	gb_atomic_file f;
+	gb_status st = gb_atomic_open(&f, path, err);
+	if (st != GB_OK)
+		return st;
+	fputs(text, f.fp);
+	return gb_atomic_commit(&f, err);
+}
+
+int cmd_decompile(int argc, char **argv)
+{
+	const char *model_path = NULL, *output = NULL, *json_path = NULL, *data_path = NULL, *domain = NULL;
+	gb_decompile_options opt = {.tolerance = 1e-4, .samples = 10000};
+	for (int i = 1; i < argc; i++) {
+		const char *flag = argv[i];
+		if (flag[0] != '-') {
+			if (model_path)
+				return cli_usage("decompile", "unexpected argument '%s'", flag);
+			model_path = flag;
+			continue;
+		}
+		if (i + 1 >= argc)
+			return cli_usage("decompile", "%s needs a value", flag);
+		const char *v = argv[++i];
+		double num = 0;
+		int rc = EXIT_OK;
+		if (strcmp(flag, "-o") == 0 || strcmp(flag, "--output") == 0)
+			output = v;
+		else if (strcmp(flag, "--json") == 0)
+			json_path = v;
+		else if (strcmp(flag, "--data") == 0)
+			data_path = v;
+		else if (strcmp(flag, "--domain") == 0)
+			domain = v;
+		else if (strcmp(flag, "--tolerance") == 0)
+			rc = parse_num(flag, v, 0, 1e30, &opt.tolerance);
+		else if (strcmp(flag, "--samples") == 0) {
+			if ((rc = parse_num(flag, v, 1, 1e8, &num)) == EXIT_OK)
+				opt.samples = (int64_t)num;
+		} else if (strcmp(flag, "--seed") == 0) {
+			if ((rc = parse_num(flag, v, 0, 9e15, &num)) == EXIT_OK)
+				opt.seed = (uint64_t)num;
+		} else
+			return cli_usage("decompile", "unknown option '%s'", flag);
+		if (rc != EXIT_OK)
+			return rc;
+	}
+	if (!model_path)
+		return cli_usage("decompile", "give the network to decompile (MODEL.onnx)");
+	if (!domain)
+		return cli_usage("decompile", "give the input domain with --domain box:LO,HI, bool or data");
+	gb_error err = {0};
+	if (gb_domain_parse(domain, &opt.domain, &err) != GB_OK)
+		return cli_usage("decompile", "%s", err.msg);
+	if (opt.domain.kind == GB_DOMAIN_DATA && !data_path)
+		return cli_usage("decompile", "--domain data needs --data X.npy");
+
+	gb_model *model = NULL;
+	gb_tensor *data = NULL;
+	gb_decompile_result res = {0};
+	char *json = NULL, *side_full = NULL, *side_name = NULL;
+	int rc = cli_load_model(model_path, &model);
+	if (rc != EXIT_OK)
+		return rc;
+	if (data_path && gb_npy_load(data_path, &data, &err) != GB_OK) {
+		rc = cli_fail(&err);
+		goto done;
+	}
+	opt.domain.data = data;
+	opt.label = model_path;
+	if (output) {
+		side_name = sidecar_name(output, &side_full);
+		if (!side_name) {
+			gb_fail(&err, GB_STATUS_NOMEM, "out of memory");
+			rc = cli_fail(&err);
+			goto done;
+		}
+		opt.weights_file = side_name;
+	}
+	gb_status st = gb_decompile(model, &opt, &res, &err);
+	if (st != GB_OK) {
+		if (data_path && st == GB_STATUS_BAD_FILE)
+			rc = cli_fail_file(data_path, &err);
+		else
+			rc = cli_fail_file(model_path, &err);
+		goto done;
+	}
+	if (json_path && (gb_decompile_summary_json(&res, &opt, &json, &err) != GB_OK ||
+	                  write_text(json_path, json, &err) != GB_OK)) {
+		rc = cli_fail(&err);
+		goto done;
+	}
+	if (!res.faithful) {
+		fprintf(stderr,
+		        "glassbox: %s: NOT FAITHFUL: the program differs from the network by up to %g (tolerance %g) "
+		        "on %lld points; no program written\n",
+		        model_path, res.fidelity.max_abs_error, opt.tolerance, (long long)res.fidelity.samples);
+		rc = EXIT_FAIL;
+		goto done;
+	}
+	if (output) {
+		if (gb_tensor_map_count(res.weights) > 0 && gb_safetensors_save(side_full, res.weights, &err) != GB_OK) {
+			rc = cli_fail(&err);
+			goto done;
+		}
+		if (write_text(output, res.program, &err) != GB_OK) {
+			rc = cli_fail(&err);
+			goto done;
+		}
+		fprintf(stderr, "%s -> %s: %s, %lld ops, faithful (max |error| %g over %lld %s points)\n", model_path, output,
+		        res.form, (long long)res.program_ops, res.fidelity.max_abs_error, (long long)res.fidelity.samples,
+		        res.fidelity.method);
+	} else {
+		fputs(res.program, stdout);
+	}
+done:
+	free(json);
+	free(side_full);
+	free(side_name);
+	gb_decompile_result_free(&res);
+	gb_tensor_free(data);
+	gb_model_free(model);
+	return rc;
+}

@@ -1,0 +1,280 @@
+/*
+ * decompile.c — the decompiler's pipeline and its summary (decompile.h).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "../core/strbuf.h"
+#include "../lang/lang.h"
+#include "decompile.h"
+
+#define INLINE_MAX 64          /* weights with at most this many elements are written in the program */
+#define LIFT_MAX_UNITS 512     /* larger DAGs go straight to layers */
+#define CANON_TOL 1e-6
+
+/* ---- domains ------------------------------------------------------------------------ */
+
+gb_status gb_domain_parse(const char *text, gb_domain *d, gb_error *err)
+{
+	memset(d, 0, sizeof *d);
+	if (strcmp(text, "bool") == 0) {
+		d->kind = GB_DOMAIN_BOOL;
+		d->lo = 0;
+		d->hi = 1;
+		return GB_OK;
+	}
+	if (strcmp(text, "data") == 0) {
+		d->kind = GB_DOMAIN_DATA;
+		return GB_OK;
+	}
+	if (strncmp(text, "box:", 4) == 0) {
+		char *end;
+		errno = 0;
+		d->lo = strtod(text + 4, &end);
+		if (end != text + 4 && *end == ',' && !errno) {
+			const char *second = end + 1;
+			d->hi = strtod(second, &end);
+			if (end != second && !*end && !errno && isfinite(d->lo) && isfinite(d->hi) && d->lo <= d->hi) {
+				d->kind = GB_DOMAIN_BOX;
+				return GB_OK;
+			}
+		}
+	}
+	return gb_fail(err, GB_STATUS_USAGE, "the domain is box:LO,HI (LO <= HI), bool or data, not '%s'", text);
+}
+
+void gb_domain_str(const gb_domain *d, char *buf, size_t size)
+{
+	if (d->kind == GB_DOMAIN_BOOL)
+		snprintf(buf, size, "bool");
+	else if (d->kind == GB_DOMAIN_DATA)
+		snprintf(buf, size, "data");
+	else
+		snprintf(buf, size, "box:%g,%g", d->lo, d->hi);
+}
+
+/* Per-feature bounds of the domain. */
+static gb_status domain_box(const gb_pwl *p, const gb_domain *d, double *lo, double *hi, gb_error *err)
+{
+	if (d->kind != GB_DOMAIN_DATA) {
+		for (int64_t j = 0; j < p->n_in; j++) {
+			lo[j] = d->lo;
+			hi[j] = d->hi;
+		}
+		return GB_OK;
+	}
+	const gb_tensor *x = d->data;
+	if (!x)
+		return gb_fail(err, GB_STATUS_USAGE, "the domain 'data' needs data points (--data X.npy)");
+	int64_t n = x->ndim > 0 ? x->dims[0] : 0;
+	if (x->dtype != GB_DTYPE_F32 || n < 1 || p->n_inputs != 1 || gb_tensor_numel(x) != n * p->n_in)
+		return gb_fail(err, GB_STATUS_BAD_FILE,
+		               "the data is %s with %lld elements per example; the network takes one float32 input of %lld",
+		               gb_dtype_name(x->dtype), (long long)(n ? gb_tensor_numel(x) / n : 0), (long long)p->n_in);
+	const float *v = x->data;
+	for (int64_t j = 0; j < p->n_in; j++) {
+		lo[j] = INFINITY;
+		hi[j] = -INFINITY;
+	}
+	for (int64_t i = 0; i < n; i++)
+		for (int64_t j = 0; j < p->n_in; j++) {
+			double a = v[i * p->n_in + j];
+			if (!isfinite(a))
+				return gb_fail(err, GB_STATUS_BAD_FILE, "the data holds a NaN or infinity (example %lld, feature %lld)",
+				               (long long)i, (long long)j);
+			lo[j] = fmin(lo[j], a);
+			hi[j] = fmax(hi[j], a);
+		}
+	return GB_OK;
+}
+
+/* ---- the pipeline -------------------------------------------------------------------- */
+
+void gb_decompile_result_free(gb_decompile_result *r)
+{
+	free(r->program);
+	gb_tensor_map_free(r->weights);
+	memset(r, 0, sizeof *r);
+}
+
+/* Parses text as the program; label names it in messages. */
+static gb_status parse_program(const char *text, gb_ast **ast, gb_error *err)
+{
+	gb_error e2 = {0};
+	gb_status st = gb_ast_parse(text, strlen(text), "(decompiled program)", ast, &e2);
+	if (st == GB_OK)
+		st = gb_ast_check(*ast, &e2);
+	if (st != GB_OK)
+		return gb_fail(err, st == GB_STATUS_NOMEM ? st : GB_STATUS_FAILURE,
+		               "decompile: the program written does not check (a glassbox bug): %s", e2.msg);
+	return GB_OK;
+}
+
+static void put_error(gb_strbuf *b, double v)
+{
+	if (v == 0)
+		gb_strbuf_put(b, "0");
+	else
+		gb_strbuf_printf(b, "%.3g", v);
+}
+
+gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompile_result *r, gb_error *err)
+{
+	memset(r, 0, sizeof *r);
+	gb_pwl *p = NULL;
+	gb_lift lf = {0};
+	gb_ast *ast = NULL, *final = NULL;
+	char *body = NULL;
+	double *lo = NULL, *hi = NULL;
+	gb_strbuf text = {0};
+	gb_status st = gb_tensor_map_new(&r->weights, err);
+	if (st != GB_OK)
+		return st;
+	if (!(opt->tolerance >= 0) || opt->samples < 1) {
+		st = gb_fail(err, GB_STATUS_USAGE, "decompile: the tolerance must be >= 0 and the samples >= 1");
+		goto done;
+	}
+	if ((st = gb_pwl_lower(m, &p, err)) != GB_OK)
+		goto done;
+	r->network_params = gb_model_param_count(m);
+	r->network_units = p->n_units;
+	lo = malloc((size_t)(p->n_in ? p->n_in : 1) * sizeof *lo);
+	hi = malloc((size_t)(p->n_in ? p->n_in : 1) * sizeof *hi);
+	if (!lo || !hi) {
+		st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
+		goto done;
+	}
+	if ((st = domain_box(p, &opt->domain, lo, hi, err)) != GB_OK)
+		goto done;
+	if ((st = gb_pwl_canonicalize(p, lo, hi, CANON_TOL, &r->canon, err)) != GB_OK)
+		goto done;
+
+	/* formulas when the DAG reads as formulas, else layers */
+	int64_t budget = opt->formula_budget > 0 ? opt->formula_budget : 4096;
+	bool formulas = false;
+	if (p->n_units <= LIFT_MAX_UNITS && p->n_out <= 256) {
+		gb_error e2 = {0};
+		gb_status ls = gb_lift_run(&lf, p, budget, CANON_TOL * 10, &e2);
+		if (ls == GB_STATUS_NOMEM) {
+			st = gb_fail(err, ls, "%s", e2.msg);
+			goto done;
+		}
+		formulas = ls == GB_OK;
+	}
+	if (formulas) {
+		st = gb_dc_write_formulas(p, &lf, &body, err);
+		r->form = "formulas";
+		r->lift_counts[0] = lf.counts.max;
+		r->lift_counts[1] = lf.counts.min;
+		r->lift_counts[2] = lf.counts.abs;
+		r->lift_counts[3] = lf.counts.relu;
+		r->lift_counts[4] = lf.counts.clamp;
+		r->lift_counts[5] = lf.counts.step;
+	} else {
+		int64_t ops;
+		st = gb_dc_write_layers(p, opt->weights_file ? INLINE_MAX : INT64_MAX, &body, r->weights,
+		                        opt->weights_file, &r->program_params, &ops, err);
+		r->form = "layers";
+	}
+	if (st != GB_OK)
+		goto done;
+	if ((st = parse_program(body, &ast, err)) != GB_OK)
+		goto done;
+	if ((st = gb_dc_verify(m, p, ast, r->weights, opt, &r->fidelity, err)) != GB_OK)
+		goto done;
+	r->faithful = r->fidelity.max_abs_error <= opt->tolerance;
+
+	/* the header states what was checked; then the canonical layout */
+	char dom[64];
+	gb_domain_str(&opt->domain, dom, sizeof dom);
+	const char *label = opt->label ? opt->label : "the network";
+	const char *base = strrchr(label, '/') ? strrchr(label, '/') + 1 : label;
+	gb_strbuf_printf(&text, "# decompiled from %s by glassbox %s\n", base, GB_VERSION);
+	gb_strbuf_printf(&text, "# %s on %s: max |program - network| = ", r->faithful ? "faithful" : "NOT FAITHFUL",
+	                 dom);
+	put_error(&text, r->fidelity.max_abs_error);
+	gb_strbuf_printf(&text, " over %lld %s points (tolerance %g)\n", (long long)r->fidelity.samples,
+	                 strcmp(r->fidelity.method, "exhaustive") == 0 ? "(all)" : "checked", opt->tolerance);
+	gb_strbuf_printf(&text, "# the network: %lld ReLU units, %lld parameters; canonical on the domain: %lld units\n",
+	                 (long long)r->network_units, (long long)r->network_params, (long long)p->n_units);
+	gb_strbuf_put(&text, body);
+	if (text.oom) {
+		st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
+		goto done;
+	}
+	if ((st = parse_program(text.data, &final, err)) != GB_OK)
+		goto done;
+	if ((st = gb_ast_print(final, &r->program, NULL, err)) != GB_OK)
+		goto done;
+	gb_ast_count(final, &r->counts);
+	r->program_ops = r->counts.ops;
+done:
+	free(lo);
+	free(hi);
+	free(body);
+	free(text.data);
+	gb_ast_free(ast);
+	gb_ast_free(final);
+	gb_lift_free(&lf);
+	gb_pwl_free(p);
+	if (st != GB_OK)
+		gb_decompile_result_free(r);
+	return st;
+}
+
+/* ---- summary ------------------------------------------------------------------------------ */
+
+gb_status gb_decompile_summary_json(const gb_decompile_result *r, const gb_decompile_options *opt, char **json,
+                                    gb_error *err)
+{
+	cJSON *root = cJSON_CreateObject();
+	char dom[64];
+	gb_domain_str(&opt->domain, dom, sizeof dom);
+	cJSON_AddStringToObject(root, "model", opt->label ? opt->label : "");
+	cJSON_AddStringToObject(root, "domain", dom);
+	cJSON_AddBoolToObject(root, "faithful", r->faithful);
+	cJSON_AddStringToObject(root, "form", r->form ? r->form : "");
+	cJSON *fid = cJSON_AddObjectToObject(root, "fidelity");
+	cJSON_AddStringToObject(fid, "method", r->fidelity.method ? r->fidelity.method : "");
+	cJSON_AddNumberToObject(fid, "samples", (double)r->fidelity.samples);
+	cJSON_AddNumberToObject(fid, "max_abs_error", r->fidelity.max_abs_error);
+	cJSON_AddNumberToObject(fid, "mean_abs_error", r->fidelity.mean_abs_error);
+	cJSON_AddNumberToObject(fid, "argmax_agreement", r->fidelity.argmax_agreement);
+	cJSON_AddNumberToObject(fid, "tolerance", opt->tolerance);
+	cJSON *size = cJSON_AddObjectToObject(root, "size");
+	cJSON_AddNumberToObject(size, "network_params", (double)r->network_params);
+	cJSON_AddNumberToObject(size, "network_units", (double)r->network_units);
+	cJSON_AddNumberToObject(size, "program_params", (double)r->program_params);
+	cJSON_AddNumberToObject(size, "program_ops", (double)r->program_ops);
+	cJSON *prims = cJSON_AddObjectToObject(root, "primitives");
+	for (int id = 0; id < GB_PRIM_COUNT; id++)
+		if (r->counts.prims[id])
+			cJSON_AddNumberToObject(prims, gb_prim_get((gb_prim_id)id)->name, (double)r->counts.prims[id]);
+	static const char *const logic[3] = {"not", "and", "or"};
+	for (int k = 0; k < 3; k++)
+		if (r->counts.logic[k])
+			cJSON_AddNumberToObject(prims, logic[k], (double)r->counts.logic[k]);
+	cJSON *canon = cJSON_AddObjectToObject(root, "canonical");
+	cJSON_AddNumberToObject(canon, "units_before", (double)r->canon.units_before);
+	cJSON_AddNumberToObject(canon, "units_after", (double)r->canon.units_after);
+	cJSON_AddNumberToObject(canon, "dead", (double)r->canon.dead);
+	cJSON_AddNumberToObject(canon, "linear", (double)r->canon.linear);
+	cJSON_AddNumberToObject(canon, "merged", (double)r->canon.merged);
+	cJSON_AddNumberToObject(canon, "paired", (double)r->canon.paired);
+	cJSON_AddNumberToObject(canon, "negligible_terms", (double)r->canon.negligible);
+	cJSON *structure = cJSON_AddObjectToObject(root, "structure");
+	cJSON_AddArrayToObject(structure, "modules");
+	cJSON_AddArrayToObject(structure, "conv");
+	cJSON_AddArrayToObject(structure, "maps");
+	char *text = cJSON_Print(root);
+	cJSON_Delete(root);
+	if (!text)
+		return gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
+	*json = text;
+	return GB_OK;
+}

@@ -1,0 +1,108 @@
+/*
+ * decompile.h — the decompiler: a trained network in, a faithful readable
+ * program out, with its faithfulness measured (library-internal; the CLI's
+ * `glassbox decompile` drives it).
+ *
+ * Stages, one file each:
+ *   lower.c   the network as a ReLU DAG (pwl.h): linear operators folded
+ *   canon.c   its canonical form on the domain (dead, linear, duplicate and
+ *             paired units removed; scales normalised)
+ *   lift.c    formulas over max/min/abs/relu/clamp/step (lift.h)
+ *   write.c   the program text: formulas, or dense layers when the network
+ *             does not read as formulas
+ *   verify.c  the program run (by the interpreter) against the network (by
+ *             the engine) on the domain: exhaustive, or sampled
+ *   decompile.c  the pipeline and its summary
+ */
+#ifndef GB_DECOMPILE_H
+#define GB_DECOMPILE_H
+
+#include "../lang/lang.h"
+#include "lift.h"
+#include "pwl.h"
+
+typedef enum gb_domain_kind {
+	GB_DOMAIN_BOX = 0, /* every input feature in [lo, hi] */
+	GB_DOMAIN_BOOL,    /* every input feature 0 or 1 */
+	GB_DOMAIN_DATA     /* the points of `data`, within its per-feature range */
+} gb_domain_kind;
+
+typedef struct gb_domain {
+	gb_domain_kind kind;
+	double lo, hi;         /* BOX */
+	const gb_tensor *data; /* DATA: [N, ...input shape] (borrowed); also extra checks for the others */
+} gb_domain;
+
+/* Parses "box:LO,HI", "bool" or "data". */
+gb_status gb_domain_parse(const char *text, gb_domain *d, gb_error *err);
+/* Writes the domain as "box:-1,1", "bool", "data". */
+void gb_domain_str(const gb_domain *d, char *buf, size_t size);
+
+typedef struct gb_decompile_options {
+	gb_domain domain;
+	double tolerance;     /* largest |program - network| allowed (default 1e-4) */
+	int64_t samples;      /* random points for a sampled check (default 10000) */
+	uint64_t seed;
+	const char *label;    /* the model file, for messages and the header */
+	const char *weights_file; /* side-car name written in the program (next to it), or NULL:
+	                           * then every weight is written inline */
+	int64_t formula_budget; /* nodes before formulas give way to layers (default 4096) */
+} gb_decompile_options;
+
+typedef struct gb_fidelity {
+	const char *method;   /* "exhaustive" or "sampled" */
+	int64_t samples;
+	double max_abs_error, mean_abs_error;
+	double argmax_agreement;
+	double tolerance;
+} gb_fidelity;
+
+typedef struct gb_decompile_result {
+	char *program;           /* the program text (malloc'ed) */
+	gb_tensor_map *weights;  /* side-car tensors (empty when all are inline) */
+	bool faithful;
+	gb_fidelity fidelity;
+	const char *form;        /* "formulas" or "layers" */
+	int64_t network_params, network_units;
+	int64_t program_params, program_ops;
+	gb_ast_counts counts;
+	gb_canon_stats canon;
+	int64_t lift_counts[6];  /* max, min, abs, relu, clamp, step nodes in the formulas */
+} gb_decompile_result;
+
+void gb_decompile_result_free(gb_decompile_result *r);
+
+/* Runs the pipeline on a prepared model. A program that is not within the
+ * tolerance is still returned, with faithful = false and the measured
+ * errors: the caller must say so (the CLI exits 1). Errors: those of
+ * lowering (GB_STATUS_UNSUPPORTED for operators it cannot read), bad
+ * options or data (GB_STATUS_USAGE / GB_STATUS_BAD_FILE), GB_STATUS_NOMEM. */
+gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompile_result *r, gb_error *err);
+
+/* The summary JSON (the keys docs/decompiler.md lists); malloc'ed text. */
+gb_status gb_decompile_summary_json(const gb_decompile_result *r, const gb_decompile_options *opt, char **json,
+                                    gb_error *err);
+
+/* ---- stages -------------------------------------------------------------------------- */
+
+/* A program identifier from a tensor name ("input.1" -> "input_1"; names
+ * that are keywords or primitives get fallback_ in front). */
+void gb_dc_identifier(const char *name, const char *fallback, char *out, size_t size);
+
+/* write.c: the formulas of lf as a program (declarations and assignments). */
+gb_status gb_dc_write_formulas(const gb_pwl *p, const gb_lift *lf, char **text, gb_error *err);
+
+/* write.c: the DAG as layers of dense ReLU blocks (units grouped by depth).
+ * Weights with at most inline_max elements are written inline, the others
+ * go to `weights` under their param names and the program reads them from
+ * weights_file (required then). params: nonzero weights and biases
+ * written; ops: operations written. */
+gb_status gb_dc_write_layers(const gb_pwl *p, int64_t inline_max, char **text, gb_tensor_map *weights,
+                             const char *weights_file, int64_t *params, int64_t *ops, gb_error *err);
+
+/* verify.c: runs program (parsed and checked) and network on the domain's
+ * points and measures the differences. */
+gb_status gb_dc_verify(gb_model *m, const gb_pwl *p, const gb_ast *program, gb_tensor_map *weights,
+                       const gb_decompile_options *opt, gb_fidelity *fid, gb_error *err);
+
+#endif /* GB_DECOMPILE_H */

@@ -1,0 +1,236 @@
+/*
+ * verify.c — the program against the network on the domain (decompile.h,
+ * gb_dc_verify).
+ *
+ * Points: on a Boolean domain every input vector when there are at most 2^20
+ * of them (exhaustive), else random ones; on a box, `samples` uniform
+ * points, the corners (all of them up to 2^12, else random ones) and points
+ * on and just off the hyperplane of every first-layer unit (where a
+ * misplaced kink would show); on data, every data point. Data points given
+ * with another domain are checked too. The network runs on the engine, the
+ * program on the interpreter, in batches; errors are measured in double.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/rng.h"
+#include "decompile.h"
+
+#define BATCH 4096
+#define MAX_EXHAUSTIVE_BITS 20
+#define MAX_CORNER_BITS 12
+
+typedef struct points {
+	int64_t n, cap, dim;
+	float *x;
+} points;
+
+static bool points_reserve(points *P, int64_t more)
+{
+	if (P->n + more <= P->cap)
+		return true;
+	int64_t cap = P->cap ? P->cap : 1024;
+	while (cap < P->n + more)
+		cap *= 2;
+	size_t bytes;
+	if (!gb_mul_size((size_t)cap, (size_t)P->dim * sizeof(float), &bytes))
+		return false;
+	float *x = realloc(P->x, bytes ? bytes : 1);
+	if (!x)
+		return false;
+	P->x = x;
+	P->cap = cap;
+	return true;
+}
+
+static float *points_add(points *P)
+{
+	if (!points_reserve(P, 1))
+		return NULL;
+	return P->x + P->n++ * P->dim;
+}
+
+static gb_status fill_points(const gb_pwl *p, const gb_decompile_options *opt, points *P, const char **method,
+                             gb_error *err)
+{
+	const gb_domain *d = &opt->domain;
+	int64_t n = p->n_in;
+	gb_rng rng;
+	gb_rng_seed(&rng, opt->seed, 0x766572696679ULL); /* "verify" */
+	P->dim = n;
+	*method = "sampled";
+	if (d->kind == GB_DOMAIN_BOOL && n <= MAX_EXHAUSTIVE_BITS) {
+		*method = "exhaustive";
+		for (int64_t v = 0; v < ((int64_t)1 << n); v++) {
+			float *x = points_add(P);
+			if (!x)
+				goto nomem;
+			for (int64_t j = 0; j < n; j++)
+				x[j] = (float)((v >> (n - 1 - j)) & 1);
+		}
+	} else if (d->kind == GB_DOMAIN_BOOL) {
+		for (int64_t s = 0; s < opt->samples; s++) {
+			float *x = points_add(P);
+			if (!x)
+				goto nomem;
+			for (int64_t j = 0; j < n; j++)
+				x[j] = (float)(gb_rng_next(&rng) >> 63);
+		}
+	} else if (d->kind == GB_DOMAIN_BOX) {
+		float lo = (float)d->lo, hi = (float)d->hi;
+		for (int64_t s = 0; s < opt->samples; s++) {
+			float *x = points_add(P);
+			if (!x)
+				goto nomem;
+			for (int64_t j = 0; j < n; j++)
+				x[j] = lo + (hi - lo) * (float)gb_rng_uniform(&rng);
+		}
+		int64_t corners = n <= MAX_CORNER_BITS ? (int64_t)1 << n : 4096;
+		for (int64_t v = 0; v < corners; v++) {
+			float *x = points_add(P);
+			if (!x)
+				goto nomem;
+			for (int64_t j = 0; j < n; j++) {
+				bool bit = n <= MAX_CORNER_BITS ? (v >> j) & 1 : gb_rng_next(&rng) >> 63;
+				x[j] = bit ? hi : lo;
+			}
+		}
+		/* on and near the kink of every first-layer unit */
+		for (int64_t u = 0; u < p->n_units && u < 2000; u++) {
+			const gb_row *r = &p->units[u];
+			bool first = true;
+			double norm2 = 0;
+			for (int k = 0; k < r->n; k++) {
+				first = first && r->idx[k] < n;
+				norm2 += r->w[k] * r->w[k];
+			}
+			if (!first || norm2 == 0)
+				continue;
+			for (int t = 0; t < 3; t++) {
+				float *x = points_add(P);
+				if (!x)
+					goto nomem;
+				for (int64_t j = 0; j < n; j++)
+					x[j] = lo + (hi - lo) * (float)gb_rng_uniform(&rng);
+				double z = r->b;
+				for (int k = 0; k < r->n; k++)
+					z += r->w[k] * x[r->idx[k]];
+				double shift = (t - 1) * 1e-3 * sqrt(norm2); /* on, just below, just above */
+				for (int k = 0; k < r->n; k++) {
+					double v = x[r->idx[k]] - (z - shift) * r->w[k] / norm2;
+					x[r->idx[k]] = (float)fmin(fmax(v, lo), hi);
+				}
+			}
+		}
+	}
+	if (d->data) {
+		int64_t per = d->data->ndim > 0 ? gb_tensor_numel(d->data) / (d->data->dims[0] ? d->data->dims[0] : 1) : 0;
+		if (p->n_inputs != 1 || per != n || d->data->dtype != GB_DTYPE_F32)
+			return gb_fail(err, GB_STATUS_BAD_FILE,
+			               "decompile: the data is %s with %lld features per example; the network takes one float32 input of %lld",
+			               gb_dtype_name(d->data->dtype), (long long)per, (long long)n);
+		if (!points_reserve(P, d->data->dims[0]))
+			goto nomem;
+		memcpy(P->x + P->n * n, d->data->data, (size_t)(d->data->dims[0] * n) * sizeof(float));
+		P->n += d->data->dims[0];
+	}
+	if (P->n == 0)
+		return gb_fail(err, GB_STATUS_USAGE, "decompile: no points to check the program on");
+	return GB_OK;
+nomem:
+	return gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory for the check points");
+}
+
+/* Input i of a batch of points as a tensor [rows, ...shape]. */
+static gb_status batch_input(const gb_pwl *p, int i, const float *x, int64_t rows, gb_tensor **out, gb_error *err)
+{
+	const gb_pwl_io *io = &p->inputs[i];
+	int64_t dims[GB_MAX_DIMS + 1];
+	dims[0] = rows;
+	memcpy(dims + 1, io->dims, (size_t)io->ndim * sizeof *dims);
+	gb_status st = gb_tensor_new(GB_DTYPE_F32, io->ndim + 1, dims, out, err);
+	if (st != GB_OK)
+		return st;
+	float *d = (*out)->data;
+	for (int64_t r = 0; r < rows; r++)
+		memcpy(d + r * io->size, x + r * p->n_in + io->offset, (size_t)io->size * sizeof *d);
+	return GB_OK;
+}
+
+gb_status gb_dc_verify(gb_model *m, const gb_pwl *p, const gb_ast *program, gb_tensor_map *weights,
+                       const gb_decompile_options *opt, gb_fidelity *fid, gb_error *err)
+{
+	points P = {0};
+	gb_session *s = NULL;
+	gb_tensor *ins[64] = {0};
+	gb_tensor_map *outs = NULL;
+	memset(fid, 0, sizeof *fid);
+	fid->tolerance = opt->tolerance;
+	gb_status st = fill_points(p, opt, &P, &fid->method, err);
+	if (st == GB_OK)
+		st = gb_session_new(m, &s, err);
+	double sum = 0, worst = 0;
+	int64_t agree = 0, count = 0;
+	for (int64_t start = 0; st == GB_OK && start < P.n; start += BATCH) {
+		int64_t rows = P.n - start < BATCH ? P.n - start : BATCH;
+		for (int i = 0; i < p->n_inputs && st == GB_OK; i++) {
+			gb_tensor_free(ins[i]);
+			ins[i] = NULL;
+			st = batch_input(p, i, P.x + start * p->n_in, rows, &ins[i], err);
+			if (st == GB_OK)
+				st = gb_session_set_input(s, i, ins[i], err);
+		}
+		if (st == GB_OK)
+			st = gb_session_forward(s, err);
+		gb_tensor_map_free(outs);
+		outs = NULL;
+		if (st == GB_OK)
+			st = gb_tensor_map_new(&outs, err);
+		if (st == GB_OK)
+			st = gb_ast_run_weights(program, weights, (const gb_tensor *const *)ins, p->n_inputs, outs, err);
+		for (int i = 0; st == GB_OK && i < p->n_outputs; i++) {
+			const gb_tensor *y = gb_session_output(s, i);
+			const gb_tensor *z = i < gb_tensor_map_count(outs) ? gb_tensor_map_at(outs, i) : NULL;
+			int64_t size = p->outputs[i].size;
+			if (!z || z->dtype != GB_DTYPE_F32 || gb_tensor_numel(z) != rows * size ||
+			    gb_tensor_numel(y) != rows * size) {
+				st = gb_fail(err, GB_STATUS_FAILURE, "decompile: the program's output %d does not have the network's shape", i);
+				break;
+			}
+			const float *yd = y->data, *zd = z->data;
+			for (int64_t r = 0; r < rows; r++) {
+				int64_t ay = 0, az = 0;
+				for (int64_t e = 0; e < size; e++) {
+					double a = yd[r * size + e], b = zd[r * size + e];
+					double diff = fabs(a - b);
+					if (!(diff == diff) || (isinf(a) && a != b))
+						diff = INFINITY; /* a NaN or an infinity on one side only */
+					else if (isinf(a))
+						diff = 0;
+					worst = diff > worst ? diff : worst;
+					sum += diff;
+					if (yd[r * size + e] > yd[r * size + ay])
+						ay = e;
+					if (zd[r * size + e] > zd[r * size + az])
+						az = e;
+				}
+				if (i == 0)
+					agree += ay == az;
+			}
+			count += rows * size;
+		}
+	}
+	if (st == GB_OK) {
+		fid->samples = P.n;
+		fid->max_abs_error = worst;
+		fid->mean_abs_error = count ? sum / (double)count : 0;
+		fid->argmax_agreement = P.n ? (double)agree / (double)P.n : 1.0;
+	}
+	for (int i = 0; i < 64; i++)
+		gb_tensor_free(ins[i]);
+	gb_tensor_map_free(outs);
+	gb_session_free(s);
+	free(P.x);
+	return st;
+}

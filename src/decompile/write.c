@@ -1,0 +1,554 @@
+/*
+ * write.c — the decompiled program's text (decompile.h): formulas from
+ * lifted expressions, or layers of dense ReLU blocks when the network does
+ * not read as formulas.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/strbuf.h"
+#include "../lang/lang.h"
+#include "decompile.h"
+
+/* ---- names ------------------------------------------------------------------------ */
+
+static const char *const reserved[] = {"input", "output", "param", "weights", "def", "return", "for", "in",
+                                       "and", "or", "not", "True", "False", "f32", "bool", "range", NULL};
+
+static bool is_reserved(const char *s)
+{
+	for (int i = 0; reserved[i]; i++)
+		if (strcmp(reserved[i], s) == 0)
+			return true;
+	return gb_prim_find(s) != NULL;
+}
+
+void gb_dc_identifier(const char *name, const char *fallback, char *out, size_t size)
+{
+	size_t n = 0;
+	for (const char *s = name ? name : ""; *s && n + 2 < size; s++) {
+		char c = *s;
+		out[n++] = (char)(isalnum((unsigned char)c) || c == '_' ? c : '_');
+	}
+	out[n] = '\0';
+	if (n == 0)
+		snprintf(out, size, "%s", fallback);
+	else if (isdigit((unsigned char)out[0]) || is_reserved(out)) {
+		char tmp[256];
+		snprintf(tmp, sizeof tmp, "%s_%s", fallback, out);
+		snprintf(out, size, "%s", tmp);
+	}
+}
+
+/* Names for the network's inputs and outputs, distinct from each other. */
+static void io_names(const gb_pwl *p, char (*in)[64], char (*out)[64])
+{
+	for (int i = 0; i < p->n_inputs + p->n_outputs; i++) {
+		bool is_in = i < p->n_inputs;
+		char *dst = is_in ? in[i] : out[i - p->n_inputs];
+		const char *name = is_in ? p->inputs[i].name : p->outputs[i - p->n_inputs].name;
+		gb_dc_identifier(name, is_in ? "x" : "y", dst, 64);
+		for (int k = 0; k < i; k++) {
+			const char *prev = k < p->n_inputs ? in[k] : out[k - p->n_inputs];
+			if (strcmp(prev, dst) == 0) {
+				char tmp[80];
+				snprintf(tmp, sizeof tmp, "%s_%d", dst, i);
+				snprintf(dst, 64, "%s", tmp);
+				k = -1;
+			}
+		}
+	}
+}
+
+static void put_type(gb_strbuf *b, int ndim, const int64_t *dims)
+{
+	gb_strbuf_put(b, "f32");
+	for (int a = 0; a < ndim; a++)
+		gb_strbuf_printf(b, "%s%lld", a ? ", " : "[", (long long)dims[a]);
+	if (ndim)
+		gb_strbuf_put(b, "]");
+}
+
+static void put_float(gb_strbuf *b, double v)
+{
+	char num[32];
+	float f = (float)v;
+	if (f < 0) {
+		gb_strbuf_put(b, "-");
+		f = -f;
+	}
+	gb_lang_format_float(f, num);
+	gb_strbuf_put(b, num);
+}
+
+/* name[i, j, ...] for element e of a tensor of that shape. */
+static void put_element(gb_strbuf *b, const char *name, int ndim, const int64_t *dims, int64_t e)
+{
+	gb_strbuf_put(b, name);
+	if (ndim == 0)
+		return;
+	int64_t coord[GB_MAX_DIMS];
+	for (int a = ndim - 1; a >= 0; a--) {
+		coord[a] = e % dims[a];
+		e /= dims[a];
+	}
+	for (int a = 0; a < ndim; a++)
+		gb_strbuf_printf(b, "%s%lld", a ? ", " : "[", (long long)coord[a]);
+	gb_strbuf_put(b, "]");
+}
+
+static void declare_io(gb_strbuf *b, const gb_pwl *p, char (*in)[64], char (*out)[64], bool outputs_typed)
+{
+	for (int i = 0; i < p->n_inputs; i++) {
+		gb_strbuf_printf(b, "input %s: ", in[i]);
+		put_type(b, p->inputs[i].ndim, p->inputs[i].dims);
+		gb_strbuf_put(b, "\n");
+	}
+	for (int i = 0; outputs_typed && i < p->n_outputs; i++) {
+		gb_strbuf_printf(b, "output %s: ", out[i]);
+		put_type(b, p->outputs[i].ndim, p->outputs[i].dims);
+		gb_strbuf_put(b, "\n");
+	}
+}
+
+/* ---- formulas ------------------------------------------------------------------------ */
+
+typedef struct fctx {
+	const gb_pwl *p;
+	const gb_lift *lf;
+	char (*in)[64];
+	char **names; /* by node id: the let-name of a shared node, or NULL */
+} fctx;
+
+static void put_ex(gb_strbuf *b, const fctx *f, const gb_ex *e, bool top);
+
+static void put_input(gb_strbuf *b, const fctx *f, int64_t j)
+{
+	for (int i = 0; i < f->p->n_inputs; i++) {
+		const gb_pwl_io *io = &f->p->inputs[i];
+		if (j >= io->offset && j < io->offset + io->size) {
+			put_element(b, f->in[i], io->ndim, io->dims, j - io->offset);
+			return;
+		}
+	}
+}
+
+static void put_call(gb_strbuf *b, const fctx *f, const char *fn, const gb_ex *e)
+{
+	gb_strbuf_printf(b, "%s(", fn);
+	for (int k = 0; k < e->n_args; k++) {
+		if (k)
+			gb_strbuf_put(b, ", ");
+		put_ex(b, f, e->args[k], false);
+	}
+}
+
+static void put_ex(gb_strbuf *b, const fctx *f, const gb_ex *e, bool top)
+{
+	if (!top && f->names[e->id]) {
+		gb_strbuf_put(b, f->names[e->id]);
+		return;
+	}
+	switch (e->kind) {
+	case GB_EX_INPUT:
+		put_input(b, f, e->input);
+		return;
+	case GB_EX_LIN: {
+		/* a sum is an argument of a call or a whole right-hand side:
+		 * no parentheses are ever needed around it */
+		for (int k = 0; k < e->n_args; k++) {
+			double c = e->c[k];
+			if (k == 0) {
+				if (c == -1.0)
+					gb_strbuf_put(b, "-");
+				else if (c != 1.0) {
+					put_float(b, c);
+					gb_strbuf_put(b, " * ");
+				}
+			} else {
+				gb_strbuf_put(b, c < 0 ? " - " : " + ");
+				if (fabs(c) != 1.0) {
+					put_float(b, fabs(c));
+					gb_strbuf_put(b, " * ");
+				}
+			}
+			put_ex(b, f, e->args[k], false);
+		}
+		if (e->n_args == 0)
+			put_float(b, e->b);
+		else if (e->b != 0.0) {
+			gb_strbuf_put(b, e->b < 0 ? " - " : " + ");
+			put_float(b, fabs(e->b));
+		}
+		return;
+	}
+	case GB_EX_RELU: put_call(b, f, "relu", e); break;
+	case GB_EX_ABS: put_call(b, f, "abs", e); break;
+	case GB_EX_MAX: put_call(b, f, "max", e); break;
+	case GB_EX_MIN: put_call(b, f, "min", e); break;
+	case GB_EX_CLAMP:
+		put_call(b, f, "clamp", e);
+		gb_strbuf_put(b, ", ");
+		put_float(b, e->lo);
+		gb_strbuf_put(b, ", ");
+		put_float(b, e->hi);
+		break;
+	case GB_EX_STEP:
+		put_call(b, f, "step", e);
+		gb_strbuf_put(b, ", ");
+		put_float(b, e->lo);
+		gb_strbuf_put(b, ", width=");
+		put_float(b, e->hi - e->lo);
+		break;
+	}
+	gb_strbuf_put(b, ")");
+}
+
+static const char *kind_word(gb_ex_kind k)
+{
+	switch (k) {
+	case GB_EX_MAX: return "largest";
+	case GB_EX_MIN: return "smallest";
+	case GB_EX_ABS: return "distance";
+	case GB_EX_RELU: return "active";
+	case GB_EX_CLAMP: return "clamped";
+	case GB_EX_STEP: return "steps";
+	default: return "part";
+	}
+}
+
+static void collect(const gb_ex *e, const gb_ex **by_id, unsigned char *seen)
+{
+	if (seen[e->id])
+		return;
+	seen[e->id] = 1;
+	by_id[e->id] = e;
+	for (int k = 0; k < e->n_args; k++)
+		collect(e->args[k], by_id, seen);
+}
+
+gb_status gb_dc_write_formulas(const gb_pwl *p, const gb_lift *lf, char **text, gb_error *err)
+{
+	char in[64][64], out[64][64];
+	io_names(p, in, out);
+	gb_strbuf b = {0};
+	int64_t n = lf->n_nodes;
+	const gb_ex **by_id = calloc((size_t)(n ? n : 1), sizeof *by_id);
+	unsigned char *seen = calloc((size_t)(n ? n : 1), 1);
+	char **names = calloc((size_t)(n ? n : 1), sizeof *names);
+	gb_status st = GB_OK;
+	if (!by_id || !seen || !names) {
+		st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
+		goto done;
+	}
+	for (int64_t o = 0; o < p->n_out; o++)
+		collect(lf->outs[o], by_id, seen);
+	declare_io(&b, p, in, out, true);
+	fctx f = {p, lf, in, names};
+	/* shared nonlinear parts get names, in creation order (arguments first) */
+	int64_t counter[8] = {0};
+	bool any = false;
+	for (int64_t id = 0; id < n; id++) {
+		const gb_ex *e = by_id[id];
+		if (!e || e->uses < 2 || e->kind == GB_EX_INPUT || e->kind == GB_EX_LIN)
+			continue;
+		char name[64];
+		snprintf(name, sizeof name, "%s%lld", kind_word(e->kind), (long long)++counter[e->kind]);
+		names[id] = gb_strdup(name);
+		if (!names[id]) {
+			st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
+			goto done;
+		}
+		if (!any)
+			gb_strbuf_put(&b, "\n");
+		any = true;
+		gb_strbuf_printf(&b, "%s = ", name);
+		put_ex(&b, &f, e, true);
+		gb_strbuf_put(&b, "\n");
+	}
+	gb_strbuf_put(&b, "\n");
+	for (int i = 0; i < p->n_outputs; i++) {
+		const gb_pwl_io *io = &p->outputs[i];
+		for (int64_t e = 0; e < io->size; e++) {
+			put_element(&b, out[i], io->ndim, io->dims, e);
+			gb_strbuf_put(&b, " = ");
+			put_ex(&b, &f, lf->outs[io->offset + e], false);
+			gb_strbuf_put(&b, "\n");
+		}
+	}
+	if (b.oom)
+		st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
+done:
+	for (int64_t id = 0; names && id < n; id++)
+		free(names[id]);
+	free(names);
+	free(by_id);
+	free(seen);
+	if (st != GB_OK) {
+		free(b.data);
+		return st;
+	}
+	*text = b.data;
+	return GB_OK;
+}
+
+/* ---- layers --------------------------------------------------------------------------- */
+
+/* A block of sources: an input tensor, or the units of one depth. */
+typedef struct block {
+	char name[80];
+	int64_t n;
+	int64_t *members; /* source indices, in order */
+} block;
+
+typedef struct lctx {
+	const gb_pwl *p;
+	gb_strbuf *b;
+	gb_tensor_map *weights;
+	int64_t inline_max; /* weights with at most this many elements are written inline */
+	int64_t params;     /* nonzero weights and biases written */
+	int64_t ops;
+	gb_error *err;
+	gb_status st;
+} lctx;
+
+/* param NAME: f32[r, c] = (inline literal | weights["NAME"]) */
+static void put_param(lctx *L, const char *name, const float *data, int ndim, const int64_t *dims)
+{
+	int64_t n = 1;
+	for (int a = 0; a < ndim; a++)
+		n *= dims[a];
+	for (int64_t i = 0; i < n; i++)
+		L->params += data[i] != 0.0f;
+	gb_strbuf_printf(L->b, "param %s: ", name);
+	put_type(L->b, ndim, dims);
+	if (n <= L->inline_max) {
+		gb_strbuf_put(L->b, " = ");
+		for (int64_t i = 0; i < n; i++) {
+			int64_t inner = 1;
+			for (int a = ndim - 1; a >= 0; a--) {
+				inner *= dims[a];
+				if (i % inner == 0)
+					gb_strbuf_put(L->b, "[");
+			}
+			put_float(L->b, data[i]);
+			inner = 1;
+			int closed = 0;
+			for (int a = ndim - 1; a >= 0; a--) {
+				inner *= dims[a];
+				if ((i + 1) % inner == 0) {
+					gb_strbuf_put(L->b, "]");
+					closed++;
+				}
+			}
+			if (i + 1 < n)
+				gb_strbuf_put(L->b, ", ");
+			(void)closed;
+		}
+		gb_strbuf_put(L->b, "\n");
+		return;
+	}
+	gb_strbuf_printf(L->b, " = weights[\"%s\"]\n", name);
+	gb_tensor t = {.dtype = GB_DTYPE_F32, .ndim = ndim, .data = (void *)data};
+	memcpy(t.dims, dims, (size_t)ndim * sizeof *dims);
+	if (L->st == GB_OK)
+		L->st = gb_tensor_map_put(L->weights, name, &t, L->err);
+}
+
+/* Writes the pre-activation of `rows` (n rows) as a sum of dense blocks:
+ * returns the expression text in *expr (caller frees). */
+static char *dense_sum(lctx *L, const char *tag, const gb_row *const *rows, int64_t n, const block *blocks,
+                       int n_blocks, const int64_t *where_block, const int64_t *where_pos)
+{
+	gb_strbuf e = {0};
+	bool first = true, bias_done = false;
+	bool any_bias = false;
+	for (int64_t r = 0; r < n; r++)
+		any_bias = any_bias || rows[r]->b != 0.0;
+	for (int k = 0; k < n_blocks; k++) {
+		bool used = false;
+		for (int64_t r = 0; r < n && !used; r++)
+			for (int t = 0; t < rows[r]->n && !used; t++)
+				used = where_block[rows[r]->idx[t]] == k;
+		if (!used)
+			continue;
+		float *w = calloc((size_t)(n * blocks[k].n), sizeof *w);
+		if (!w) {
+			L->st = gb_fail(L->err, GB_STATUS_NOMEM, "decompile: out of memory");
+			free(e.data);
+			return NULL;
+		}
+		for (int64_t r = 0; r < n; r++)
+			for (int t = 0; t < rows[r]->n; t++)
+				if (where_block[rows[r]->idx[t]] == k)
+					w[r * blocks[k].n + where_pos[rows[r]->idx[t]]] = (float)rows[r]->w[t];
+		char wname[200];
+		snprintf(wname, sizeof wname, "%s_from_%s", tag, blocks[k].name);
+		int64_t dims[2] = {n, blocks[k].n};
+		put_param(L, wname, w, 2, dims);
+		free(w);
+		gb_strbuf_printf(&e, "%sdense(%s, %s", first ? "" : " + ", blocks[k].name, wname);
+		L->ops += 1 + !first;
+		if (any_bias && !bias_done) {
+			float *bias = malloc((size_t)n * sizeof *bias);
+			if (!bias) {
+				L->st = gb_fail(L->err, GB_STATUS_NOMEM, "decompile: out of memory");
+				free(e.data);
+				return NULL;
+			}
+			for (int64_t r = 0; r < n; r++)
+				bias[r] = (float)rows[r]->b;
+			char bname[200];
+			snprintf(bname, sizeof bname, "%s_bias", tag);
+			put_param(L, bname, bias, 1, &n);
+			free(bias);
+			gb_strbuf_printf(&e, ", %s", bname);
+			bias_done = true;
+		}
+		gb_strbuf_put(&e, ")");
+		first = false;
+	}
+	if (first) { /* reads nothing: a constant */
+		float *bias = malloc((size_t)n * sizeof *bias);
+		if (!bias) {
+			L->st = gb_fail(L->err, GB_STATUS_NOMEM, "decompile: out of memory");
+			return NULL;
+		}
+		for (int64_t r = 0; r < n; r++)
+			bias[r] = (float)rows[r]->b;
+		char bname[200];
+		snprintf(bname, sizeof bname, "%s_constant", tag);
+		put_param(L, bname, bias, 1, &n);
+		free(bias);
+		gb_strbuf_put(&e, bname);
+	}
+	if (e.oom) {
+		L->st = gb_fail(L->err, GB_STATUS_NOMEM, "decompile: out of memory");
+		free(e.data);
+		return NULL;
+	}
+	return e.data;
+}
+
+gb_status gb_dc_write_layers(const gb_pwl *p, int64_t inline_max, char **text, gb_tensor_map *weights,
+                             const char *weights_file, int64_t *params, int64_t *ops, gb_error *err)
+{
+	char in[64][64], out[64][64];
+	io_names(p, in, out);
+	int64_t width = p->n_in + p->n_units;
+	int *depth = calloc((size_t)(p->n_units ? p->n_units : 1), sizeof *depth);
+	int64_t *where_block = malloc((size_t)(width ? width : 1) * sizeof *where_block);
+	int64_t *where_pos = malloc((size_t)(width ? width : 1) * sizeof *where_pos);
+	block *blocks = NULL;
+	const gb_row **rows = malloc((size_t)(p->n_units + p->n_out + 1) * sizeof *rows);
+	gb_strbuf b = {0}, body = {0};
+	lctx L = {.p = p, .b = &b, .weights = weights, .inline_max = inline_max, .err = err};
+	int n_blocks = 0, max_depth = 0;
+	if (!depth || !where_block || !where_pos || !rows) {
+		L.st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
+		goto done;
+	}
+	gb_pwl_depths(p, depth);
+	for (int64_t u = 0; u < p->n_units; u++)
+		max_depth = depth[u] > max_depth ? depth[u] : max_depth;
+	blocks = calloc((size_t)(p->n_inputs + max_depth), sizeof *blocks);
+	if (!blocks) {
+		L.st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
+		goto done;
+	}
+	for (int i = 0; i < p->n_inputs; i++, n_blocks++) {
+		block *bk = &blocks[n_blocks];
+		const gb_pwl_io *io = &p->inputs[i];
+		if (io->ndim == 1)
+			snprintf(bk->name, sizeof bk->name, "%s", in[i]);
+		else
+			snprintf(bk->name, sizeof bk->name, "%s_flat", in[i]);
+		bk->n = io->size;
+		for (int64_t e = 0; e < io->size; e++) {
+			where_block[io->offset + e] = n_blocks;
+			where_pos[io->offset + e] = e;
+		}
+	}
+	for (int d = 1; d <= max_depth; d++, n_blocks++) {
+		block *bk = &blocks[n_blocks];
+		if (max_depth == 1)
+			snprintf(bk->name, sizeof bk->name, "hidden");
+		else
+			snprintf(bk->name, sizeof bk->name, "layer%d", d);
+		for (int64_t u = 0; u < p->n_units; u++)
+			if (depth[u] == d) {
+				where_block[p->n_in + u] = n_blocks;
+				where_pos[p->n_in + u] = bk->n++;
+			}
+	}
+	if (weights_file)
+		gb_strbuf_printf(&b, "weights \"%s\"\n", weights_file);
+	declare_io(&b, p, in, out, false);
+	for (int i = 0; i < p->n_inputs; i++)
+		if (p->inputs[i].ndim != 1) {
+			if (p->inputs[i].ndim == 0)
+				gb_strbuf_printf(&body, "%s = reshape(%s, [1])\n", blocks[i].name, in[i]);
+			else
+				gb_strbuf_printf(&body, "%s = flatten(%s)\n", blocks[i].name, in[i]);
+			L.ops++;
+		}
+	for (int d = 1; d <= max_depth && L.st == GB_OK; d++) {
+		int64_t n = 0;
+		for (int64_t u = 0; u < p->n_units; u++)
+			if (depth[u] == d)
+				rows[n++] = &p->units[u];
+		char tag[80];
+		snprintf(tag, sizeof tag, "%s", blocks[p->n_inputs + d - 1].name);
+		char *pre = dense_sum(&L, tag, rows, n, blocks, n_blocks, where_block, where_pos);
+		if (!pre)
+			break;
+		gb_strbuf_printf(&body, "%s = relu(%s)  # %lld units\n", tag, pre, (long long)n);
+		L.ops++;
+		free(pre);
+	}
+	for (int i = 0; i < p->n_outputs && L.st == GB_OK; i++) {
+		const gb_pwl_io *io = &p->outputs[i];
+		for (int64_t e = 0; e < io->size; e++)
+			rows[e] = &p->outs[io->offset + e];
+		char *pre = dense_sum(&L, out[i], rows, io->size, blocks, n_blocks, where_block, where_pos);
+		if (!pre)
+			break;
+		gb_strbuf_printf(&body, "output %s = ", out[i]);
+		if (io->ndim == 1) {
+			gb_strbuf_printf(&body, "%s\n", pre);
+		} else if (io->ndim == 0) {
+			gb_strbuf_printf(&body, "(%s)[0]\n", pre);
+		} else {
+			gb_strbuf_printf(&body, "reshape(%s, ", pre);
+			for (int a = 0; a < io->ndim; a++)
+				gb_strbuf_printf(&body, "%s%lld", a ? ", " : "[", (long long)io->dims[a]);
+			gb_strbuf_put(&body, "])\n");
+			L.ops++;
+		}
+		free(pre);
+	}
+	if (L.st == GB_OK) {
+		gb_strbuf_put(&b, "\n");
+		if (body.data)
+			gb_strbuf_put(&b, body.data);
+		if (b.oom || body.oom)
+			L.st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
+	}
+done:
+	free(depth);
+	free(where_block);
+	free(where_pos);
+	free(blocks);
+	free(rows);
+	free(body.data);
+	if (L.st != GB_OK) {
+		free(b.data);
+		return L.st;
+	}
+	*text = b.data;
+	*params = L.params;
+	*ops = L.ops;
+	return GB_OK;
+}
