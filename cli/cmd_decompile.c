@@ -35,7 +35,7 @@ const char cmd_decompile_usage[] =
 	"  --tolerance EPS  largest |program - network| allowed (default 1e-4)\n"
 	"  -o PROGRAM.gbx   where to write the program (default: standard output);\n"
 	"                   weights too large to write inline go next to it, in\n"
-	"                   PROGRAM.safetensors\n"
+	"                   PROGRAM.safetensors (then -o is required)\n"
 	"  --json FILE      the summary: fidelity, sizes, primitives, structure\n"
 	"  --samples N      random points for a sampled check (default 10000)\n"
 	"  --seed S         seed of the random points (default 0)\n";
@@ -171,6 +171,11 @@ int cmd_decompile(int argc, char **argv)
 		        "on %lld points; no program written\n",
 		        model_path, res.fidelity.max_abs_error, opt.tolerance, (long long)res.fidelity.samples);
 		rc = EXIT_FAIL;
+		goto done;
+	}
+	if (!output && gb_tensor_map_count(res.weights) > 0) {
+		rc = cli_usage("decompile", "the program keeps %d weight tensors in a side-car file; give -o PROGRAM.gbx to write both",
+		               gb_tensor_map_count(res.weights));
 		goto done;
 	}
 	if (output) {

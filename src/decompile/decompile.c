@@ -177,8 +177,9 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 		r->lift_counts[5] = lf.counts.step;
 	} else {
 		int64_t ops;
-		st = gb_dc_write_layers(p, opt->weights_file ? INLINE_MAX : INT64_MAX, &body, r->weights,
-		                        opt->weights_file, &r->program_params, &ops, err);
+		st = gb_dc_write_layers(p, INLINE_MAX, &body, r->weights,
+		                        opt->weights_file ? opt->weights_file : "weights.safetensors", &r->program_params,
+		                        &ops, err);
 		r->form = "layers";
 	}
 	if (st != GB_OK)

@@ -44,8 +44,9 @@ typedef struct gb_decompile_options {
 	int64_t samples;      /* random points for a sampled check (default 10000) */
 	uint64_t seed;
 	const char *label;    /* the model file, for messages and the header */
-	const char *weights_file; /* side-car name written in the program (next to it), or NULL:
-	                           * then every weight is written inline */
+	const char *weights_file; /* side-car name the program's weights line names (the file goes
+	                           * next to the program); NULL: "weights.safetensors". Weights of
+	                           * more than 64 elements go there, the others are inline */
 	int64_t formula_budget; /* nodes before formulas give way to layers (default 4096) */
 } gb_decompile_options;
 

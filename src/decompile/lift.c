@@ -47,7 +47,8 @@ static double tidy(double v)
 	double q = nearbyint(v * 4.0) / 4.0;
 	if (fabs(v - q) <= 1e-6 * fmax(1.0, fabs(v)))
 		v = q;
-	return (double)(float)v;
+	v = (double)(float)v;
+	return v == 0.0 ? 0.0 : v; /* no negative zero */
 }
 
 /* ---- hash-consing ------------------------------------------------------------------ */
@@ -212,10 +213,20 @@ static void lin_add(lift_ctx *x, lin *l, gb_ex *e, double coef)
 	l->n++;
 }
 
+/* The order of terms and arguments: inputs by feature index, then the
+ * other nodes in creation order. */
+static bool before(const gb_ex *x, const gb_ex *y)
+{
+	bool xi = x->kind == GB_EX_INPUT, yi = y->kind == GB_EX_INPUT;
+	if (xi != yi)
+		return xi;
+	return xi ? x->input < y->input : x->id < y->id;
+}
+
 static int by_id(const void *a, const void *b)
 {
 	const gb_ex *x = *(gb_ex *const *)a, *y = *(gb_ex *const *)b;
-	return (x->id > y->id) - (x->id < y->id);
+	return before(y, x) - before(x, y);
 }
 
 /* The node for l (l is consumed): a bare argument when l is 1 * it. */
@@ -227,7 +238,7 @@ static gb_ex *lin_make(lift_ctx *x, lin *l)
 		goto done;
 	/* sort by id, keeping coefficients with their args */
 	for (int i = 1; i < l->n; i++)
-		for (int k = i; k > 0 && l->args[k - 1]->id > l->args[k]->id; k--) {
+		for (int k = i; k > 0 && before(l->args[k], l->args[k - 1]); k--) {
 			gb_ex *ta = l->args[k];
 			l->args[k] = l->args[k - 1];
 			l->args[k - 1] = ta;
@@ -290,6 +301,11 @@ static gb_ex *mk_abs(lift_ctx *x, gb_ex *d)
 {
 	if (failed(x) || !d)
 		return NULL;
+	double v;
+	if (is_const(d, &v)) {
+		lin k = {.b = fabs(v)};
+		return lin_make(x, &k);
+	}
 	double s = 1.0;
 	if (d->kind == GB_EX_LIN && d->n_args > 0) {
 		s = 0;
@@ -319,10 +335,89 @@ static gb_ex *mk_pair(lift_ctx *x, gb_ex_kind kind, gb_ex *a, gb_ex *b)
 	return mk_maxmin(x, kind, in, 2);
 }
 
+/* relu(z) with z scaled to largest |coefficient| 1: s * relu(z / s). */
+static gb_ex *mk_relu(lift_ctx *x, gb_ex *z)
+{
+	if (failed(x) || !z)
+		return NULL;
+	double s = 0;
+	if (z->kind == GB_EX_LIN)
+		for (int k = 0; k < z->n_args; k++)
+			s = fmax(s, fabs(z->c[k]));
+	if (!(s > 0) || s == 1.0)
+		return mk_unary(x, GB_EX_RELU, z, 0, 0);
+	lin n = {0};
+	lin_add(x, &n, z, 1.0 / s);
+	lin r = {0};
+	lin_add(x, &r, mk_unary(x, GB_EX_RELU, lin_make(x, &n), 0, 0), s);
+	return lin_make(x, &r);
+}
+
+/* The part every argument shares: terms with the same coefficient in all
+ * of them, and the bias when it is the same in all. max(A + t, B + t) =
+ * max(A, B) + t. Returns whether there is such a part (in *common). */
+static bool common_part(lift_ctx *x, gb_ex *const *args, int n, lin *common)
+{
+	memset(common, 0, sizeof *common);
+	const gb_ex *a0 = args[0];
+	if (a0->kind != GB_EX_LIN)
+		return false;
+	bool same_b = true;
+	for (int i = 1; i < n; i++)
+		same_b = same_b && args[i]->kind == GB_EX_LIN && args[i]->b == a0->b;
+	if (same_b)
+		common->b = a0->b;
+	for (int k = 0; k < a0->n_args; k++) {
+		bool all = true;
+		for (int i = 1; i < n && all; i++) {
+			const gb_ex *ai = args[i];
+			bool found = false;
+			for (int t = 0; ai->kind == GB_EX_LIN && t < ai->n_args && !found; t++)
+				found = ai->args[t] == a0->args[k] && ai->c[t] == a0->c[k];
+			all = found;
+		}
+		if (all)
+			lin_add(x, common, a0->args[k], a0->c[k]);
+	}
+	return common->n > 0 || common->b != 0.0;
+}
+
 static gb_ex *mk_maxmin(lift_ctx *x, gb_ex_kind kind, gb_ex *const *in, int n_in)
 {
 	if (failed(x))
 		return NULL;
+	if (n_in >= 2) { /* take out what all arguments share */
+		bool all = true;
+		for (int i = 0; i < n_in; i++)
+			all = all && in[i];
+		lin common = {0};
+		if (all && common_part(x, in, n_in, &common)) {
+			gb_ex **rest = malloc((size_t)n_in * sizeof *rest);
+			if (!rest) {
+				lin_free(&common);
+				fail_nomem(x);
+				return NULL;
+			}
+			for (int i = 0; i < n_in; i++) {
+				lin r = {0};
+				lin_add(x, &r, in[i], 1.0);
+				for (int k = 0; k < common.n; k++)
+					lin_add(x, &r, common.args[k], -common.c[k]);
+				r.b -= common.b;
+				rest[i] = lin_make(x, &r);
+			}
+			gb_ex *inner = mk_maxmin(x, kind, rest, n_in);
+			free(rest);
+			lin out = {0};
+			lin_add(x, &out, inner, 1.0);
+			for (int k = 0; k < common.n; k++)
+				lin_add(x, &out, common.args[k], common.c[k]);
+			out.b += common.b;
+			lin_free(&common);
+			return lin_make(x, &out);
+		}
+		lin_free(&common);
+	}
 	gb_ex **args = malloc((size_t)(n_in + 64) * sizeof *args);
 	int n = 0, cap = n_in + 64;
 	if (!args) {
@@ -363,7 +458,7 @@ static gb_ex *mk_maxmin(lift_ctx *x, gb_ex_kind kind, gb_ex *const *in, int n_in
 		gb_ex *a = args[0], *b = args[1];
 		/* max(z, 0) = relu(z) */
 		if (kind == GB_EX_MAX && ((is_const(a, &v) && v == 0.0) || (is_const(b, &v) && v == 0.0))) {
-			out = mk_unary(x, GB_EX_RELU, is_const(a, &v) ? b : a, 0, 0);
+			out = mk_relu(x, is_const(a, &v) ? b : a);
 			goto done;
 		}
 		/* min(max(z, lo), hi) = clamp(z, lo, hi) (either order of arguments) */
@@ -394,7 +489,7 @@ static gb_ex *mk_maxmin(lift_ctx *x, gb_ex_kind kind, gb_ex *const *in, int n_in
 		gb_ex *ea = lin_make(x, &A), *ed = lin_make(x, &d);
 		if (failed(x))
 			goto done;
-		if (lin_terms(ea) + lin_terms(ed) + 1 < lin_terms(a) + lin_terms(b)) {
+		if (lin_terms(ea) + lin_terms(ed) + 1 <= lin_terms(a) + lin_terms(b)) {
 			lin r = {0};
 			lin_add(x, &r, ea, 1.0);
 			lin_add(x, &r, mk_abs(x, ed), kind == GB_EX_MAX ? 1.0 : -1.0);

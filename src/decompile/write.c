@@ -75,6 +75,8 @@ static void put_float(gb_strbuf *b, double v)
 {
 	char num[32];
 	float f = (float)v;
+	if (f == 0.0f)
+		f = 0.0f; /* no "-0.0" */
 	if (f < 0) {
 		gb_strbuf_put(b, "-");
 		f = -f;

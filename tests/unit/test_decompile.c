@@ -1,0 +1,342 @@
+/*
+ * test_decompile.c — the decompiler's stages: lowering agrees with the
+ * engine, canonicalisation undoes disguise and keeps the function, lifting
+ * finds max/min/abs/clamp/step/relu, and the pipeline's check can fail.
+ */
+#include <criterion/criterion.h>
+#include <math.h>
+
+#include "decompile/decompile.h"
+#include "graph/disguise.h"
+#include "testutil.h"
+
+#define FIXTURES "tests/fixtures/torch/"
+
+static gb_model *load(const char *path)
+{
+	gb_model *m = NULL;
+	gb_error err = {0};
+	cr_assert_eq(gb_model_load(path, &m, &err), GB_OK, "%s", err.msg);
+	return m;
+}
+
+/* Largest |pwl(x) - network(x)| over the rows of x (one input). */
+static double lowering_error(gb_model *m, const gb_pwl *p, const gb_tensor *x)
+{
+	gb_error err = {0};
+	gb_session *s = NULL;
+	cr_assert_eq(gb_session_new(m, &s, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(gb_session_set_input(s, 0, x, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(gb_session_forward(s, &err), GB_OK, "%s", err.msg);
+	const gb_tensor *y = gb_session_output(s, 0);
+	int64_t n = x->dims[0];
+	double *py = malloc((size_t)(n * p->n_out) * sizeof *py);
+	cr_assert_eq(gb_pwl_eval(p, n, x->data, py, NULL, false, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(gb_tensor_numel(y), n * p->n_out);
+	double worst = 0;
+	for (int64_t i = 0; i < n * p->n_out; i++)
+		worst = fmax(worst, fabs(py[i] - ((const float *)y->data)[i]) / fmax(1.0, fabs(py[i])));
+	free(py);
+	gb_session_free(s);
+	return worst;
+}
+
+static gb_tensor *random_input(const gb_pwl *p, int64_t n, float lo, float hi, uint64_t seed)
+{
+	int64_t dims[GB_MAX_DIMS + 1] = {n};
+	for (int a = 0; a < p->inputs[0].ndim; a++)
+		dims[a + 1] = p->inputs[0].dims[a];
+	return tu_random(p->inputs[0].ndim + 1, dims, lo, hi, seed);
+}
+
+Test(lower, agrees_with_the_engine_on_pytorch_networks)
+{
+	/* Conv, BatchNorm, Relu, MaxPool, Pad, AveragePool, Flatten, Gemm;
+	 * Conv1d and GlobalAveragePool; Gemm/Relu chains */
+	const char *cases[] = {FIXTURES "cnn/model.onnx", FIXTURES "cnn_folded/model.onnx", FIXTURES "conv1d/model.onnx",
+	                       "examples/max3.onnx"};
+	for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+		gb_model *m = load(cases[c]);
+		gb_pwl *p = NULL;
+		gb_error err = {0};
+		cr_assert_eq(gb_pwl_lower(m, &p, &err), GB_OK, "%s: %s", cases[c], err.msg);
+		cr_assert_gt(p->n_units, 0, "%s", cases[c]);
+		gb_tensor *x = random_input(p, 16, -2.0f, 2.0f, 7 + c);
+		double e = lowering_error(m, p, x);
+		cr_expect_lt(e, 1e-5, "%s: lowered DAG differs from the engine by %g", cases[c], e);
+		gb_tensor_free(x);
+		gb_pwl_free(p);
+		gb_model_free(m);
+	}
+}
+
+Test(lower, refuses_what_is_not_piecewise_linear)
+{
+	const char *cases[][2] = {{FIXTURES "mlp_gelu_ln/model.onnx", "not piecewise linear"},
+	                          {FIXTURES "mlp/model.onnx", "LogSoftmax"},
+	                          {FIXTURES "attention/model.onnx", "depends on the network input"}};
+	for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+		gb_model *m = load(cases[c][0]);
+		gb_pwl *p = NULL;
+		gb_error err = {0};
+		cr_expect_eq(gb_pwl_lower(m, &p, &err), GB_STATUS_UNSUPPORTED, "%s", cases[c][0]);
+		cr_expect_null(p);
+		cr_expect(strstr(err.msg, cases[c][1]) != NULL, "%s: message '%s' should say '%s'", cases[c][0], err.msg,
+		          cases[c][1]);
+		cr_expect(strstr(err.msg, "node") != NULL, "the message names the node: %s", err.msg);
+		gb_model_free(m);
+	}
+}
+
+/* Max |a(x) - b(x)| over n points of the box. */
+static double pwl_distance(const gb_pwl *a, const gb_pwl *b, double lo, double hi, uint64_t seed)
+{
+	int64_t n = 2000;
+	gb_tensor *x = random_input(a, n, (float)lo, (float)hi, seed);
+	double *ya = malloc((size_t)(n * a->n_out) * sizeof *ya), *yb = malloc((size_t)(n * a->n_out) * sizeof *yb);
+	gb_error err = {0};
+	cr_assert_eq(gb_pwl_eval(a, n, x->data, ya, NULL, false, &err), GB_OK);
+	cr_assert_eq(gb_pwl_eval(b, n, x->data, yb, NULL, false, &err), GB_OK);
+	double worst = 0;
+	for (int64_t i = 0; i < n * a->n_out; i++)
+		worst = fmax(worst, fabs(ya[i] - yb[i]));
+	free(ya);
+	free(yb);
+	gb_tensor_free(x);
+	return worst;
+}
+
+static gb_pwl *lower_canonical(gb_model *m, double lo, double hi, gb_pwl **before, gb_canon_stats *stats)
+{
+	gb_pwl *p = NULL;
+	gb_error err = {0};
+	cr_assert_eq(gb_pwl_lower(m, &p, &err), GB_OK, "%s", err.msg);
+	if (before)
+		cr_assert_eq(gb_pwl_clone(p, before, &err), GB_OK);
+	double *l = malloc((size_t)p->n_in * sizeof *l), *h = malloc((size_t)p->n_in * sizeof *h);
+	for (int64_t j = 0; j < p->n_in; j++) {
+		l[j] = lo;
+		h[j] = hi;
+	}
+	cr_assert_eq(gb_pwl_canonicalize(p, l, h, 1e-6, stats, &err), GB_OK, "%s", err.msg);
+	free(l);
+	free(h);
+	return p;
+}
+
+Test(canon, undoes_disguise_and_keeps_the_function)
+{
+	gb_model *m = load("examples/max3.onnx");
+	for (uint64_t seed = 1; seed <= 6; seed++) {
+		gb_disguise_options opt = {.seed = seed, .strength = (int64_t)seed, .box_lo = -1, .box_hi = 1};
+		gb_model *d = NULL;
+		gb_error err = {0};
+		cr_assert_eq(gb_disguise(m, &opt, &d, NULL, &err), GB_OK, "%s", err.msg);
+		cr_assert_eq(gb_model_prepare(d, &err), GB_OK, "%s", err.msg);
+		gb_pwl *before = NULL;
+		gb_canon_stats st;
+		gb_pwl *p = lower_canonical(d, -1, 1, &before, &st);
+		cr_expect_eq(p->n_units, 2, "seed %llu: %lld units left of %lld", (unsigned long long)seed,
+		             (long long)p->n_units, (long long)before->n_units);
+		cr_expect_gt(before->n_units, 8);
+		cr_expect_gt(st.dead, 0, "the disguise's dead units are found dead");
+		double e = pwl_distance(before, p, -1, 1, seed);
+		cr_expect_lt(e, 1e-5, "seed %llu: canonical form differs by %g", (unsigned long long)seed, e);
+		gb_pwl_free(before);
+		gb_pwl_free(p);
+		gb_model_free(d);
+	}
+	gb_model_free(m);
+}
+
+Test(canon, keeps_the_function_of_a_trained_cnn)
+{
+	gb_model *m = load(FIXTURES "cnn/model.onnx");
+	gb_pwl *before = NULL;
+	gb_pwl *p = lower_canonical(m, -1, 1, &before, NULL);
+	double e = pwl_distance(before, p, -1, 1, 3);
+	cr_expect_lt(e, 1e-4, "canonical form differs by %g", e);
+	cr_expect_leq(p->n_units, before->n_units);
+	gb_pwl_free(before);
+	gb_pwl_free(p);
+	gb_model_free(m);
+}
+
+/* ---- lifting: hand-made DAGs with one input vector ------------------------------------ */
+
+static gb_pwl *dag(int64_t n_in)
+{
+	gb_pwl *p = calloc(1, sizeof *p);
+	p->n_inputs = p->n_outputs = 1;
+	p->inputs = calloc(1, sizeof *p->inputs);
+	p->outputs = calloc(1, sizeof *p->outputs);
+	p->inputs[0] = (gb_pwl_io){.name = strdup("x"), .ndim = 1, .dims = {n_in}, .size = n_in};
+	p->outputs[0] = (gb_pwl_io){.name = strdup("y"), .ndim = 1, .dims = {1}, .size = 1};
+	p->n_in = n_in;
+	p->n_out = 1;
+	p->outs = calloc(1, sizeof *p->outs);
+	return p;
+}
+
+/* A unit b + w0 * s0 + w1 * s1 (s1 < 0: one term). */
+static int unit(gb_pwl *p, double b, int s0, double w0, int s1, double w1)
+{
+	gb_row r = {0};
+	r.b = b;
+	gb_row_push(&r, s0, w0);
+	if (s1 >= 0)
+		gb_row_push(&r, s1, w1);
+	gb_row_compact(&r);
+	return (int)gb_pwl_add_unit(p, &r);
+}
+
+static char *formulas(gb_pwl *p)
+{
+	gb_lift lf;
+	gb_error err = {0};
+	cr_assert_eq(gb_lift_run(&lf, p, 1000, 1e-6, &err), GB_OK, "%s", err.msg);
+	char *text = NULL;
+	cr_assert_eq(gb_dc_write_formulas(p, &lf, &text, &err), GB_OK, "%s", err.msg);
+	gb_lift_free(&lf);
+	gb_pwl_free(p);
+	return text;
+}
+
+static void expect_line(char *text, const char *line)
+{
+	cr_expect(strstr(text, line) != NULL, "expected the line\n  %s\nin\n%s", line, text);
+	free(text);
+}
+
+Test(lift, finds_min_abs_clamp_step_and_relu)
+{
+	gb_pwl *p = dag(2); /* x0 - relu(x0 - x1) */
+	int u = unit(p, 0, 0, 1, 1, -1);
+	gb_row_push(&p->outs[0], 0, 1);
+	gb_row_push(&p->outs[0], u, -1);
+	expect_line(formulas(p), "y[0] = min(x[0], x[1])");
+
+	p = dag(1); /* relu(x) + relu(-x) after canonical pairing: 2 relu(x) - x */
+	u = unit(p, 0, 0, 1, -1, 0);
+	gb_row_push(&p->outs[0], 0, -1);
+	gb_row_push(&p->outs[0], u, 2);
+	expect_line(formulas(p), "y[0] = abs(x[0])");
+
+	p = dag(1); /* -1 + relu(x + 1) - relu(x - 2) = clamp(x, -1, 2) */
+	int a = unit(p, 1, 0, 1, -1, 0), b = unit(p, -2, 0, 1, -1, 0);
+	gb_row_push(&p->outs[0], a, 1);
+	gb_row_push(&p->outs[0], b, -1);
+	p->outs[0].b = -1;
+	expect_line(formulas(p), "y[0] = clamp(x[0], -1.0, 2.0)");
+
+	p = dag(1); /* 2 (relu(x) - relu(x - 0.5)) = step(x, 0, width=0.5) */
+	a = unit(p, 0, 0, 1, -1, 0);
+	b = unit(p, -0.5, 0, 1, -1, 0);
+	gb_row_push(&p->outs[0], a, 2);
+	gb_row_push(&p->outs[0], b, -2);
+	expect_line(formulas(p), "y[0] = step(x[0], 0.0, width=0.5)");
+
+	p = dag(2); /* 3 relu(x0 - x1) */
+	u = unit(p, 0, 0, 1, 1, -1);
+	gb_row_push(&p->outs[0], u, 3);
+	expect_line(formulas(p), "y[0] = 3.0 * relu(x[0] - x[1])");
+}
+
+Test(lift, names_what_outputs_share)
+{
+	gb_pwl *p = dag(3); /* y0 = max(x0, x1) + x2, y1 = max(x0, x1) - x2 */
+	free(p->outputs[0].name);
+	p->outputs[0].dims[0] = 2;
+	p->outputs[0].size = 2;
+	p->n_out = 2;
+	p->outs = realloc(p->outs, 2 * sizeof *p->outs);
+	memset(&p->outs[1], 0, sizeof p->outs[1]);
+	p->outputs[0].name = strdup("y");
+	int u = unit(p, 0, 0, -1, 1, 1);
+	for (int o = 0; o < 2; o++) {
+		gb_row_push(&p->outs[o], 0, 1);
+		gb_row_push(&p->outs[o], 2, o ? -1 : 1);
+		gb_row_push(&p->outs[o], u, 1);
+		gb_row_compact(&p->outs[o]);
+	}
+	char *text = formulas(p);
+	cr_expect(strstr(text, "largest1 = max(x[0], x[1])") != NULL, "%s", text);
+	cr_expect(strstr(text, "y[0] = largest1 + x[2]") != NULL || strstr(text, "y[0] = x[2] + largest1") != NULL, "%s",
+	          text);
+	free(text);
+}
+
+/* ---- the pipeline -------------------------------------------------------------------------- */
+
+Test(decompile, recovers_max3_from_disguised_networks)
+{
+	gb_model *m = load("examples/max3.onnx");
+	for (uint64_t seed = 1; seed <= 3; seed++) {
+		gb_disguise_options dopt = {.seed = seed, .strength = 3, .box_lo = -1, .box_hi = 1};
+		gb_model *d = NULL;
+		gb_error err = {0};
+		cr_assert_eq(gb_disguise(m, &dopt, &d, NULL, &err), GB_OK, "%s", err.msg);
+		cr_assert_eq(gb_model_prepare(d, &err), GB_OK, "%s", err.msg);
+		gb_decompile_options opt = {.domain = {.kind = GB_DOMAIN_BOX, .lo = -1, .hi = 1},
+		                            .tolerance = 1e-5, .samples = 2000, .label = "max3_disguised.onnx"};
+		gb_decompile_result r;
+		cr_assert_eq(gb_decompile(d, &opt, &r, &err), GB_OK, "%s", err.msg);
+		cr_expect(r.faithful);
+		cr_expect_str_eq(r.form, "formulas");
+		cr_expect(strstr(r.program, "y[0] = max(x[0], x[1], x[2])\n") != NULL, "%s", r.program);
+		cr_expect_eq(r.program_ops, 1);
+		cr_expect_eq(r.counts.prims[GB_PRIM_MAX], 1);
+		cr_expect_leq(r.fidelity.max_abs_error, 1e-5);
+		cr_expect_geq(r.fidelity.samples, 2000);
+		gb_decompile_result_free(&r);
+		gb_model_free(d);
+	}
+	gb_model_free(m);
+}
+
+Test(decompile, says_when_the_program_is_not_within_tolerance)
+{
+	/* a tolerance of 0 cannot hold through float32 rounding of a + relu(b - a) */
+	gb_model *m = load("examples/max3.onnx");
+	gb_decompile_options opt = {.domain = {.kind = GB_DOMAIN_BOX, .lo = -100, .hi = 100},
+	                            .tolerance = 0, .samples = 5000};
+	gb_decompile_result r;
+	gb_error err = {0};
+	cr_assert_eq(gb_decompile(m, &opt, &r, &err), GB_OK, "%s", err.msg);
+	cr_expect_gt(r.fidelity.max_abs_error, 0);
+	cr_expect_not(r.faithful);
+	cr_expect(strstr(r.program, "NOT FAITHFUL") != NULL);
+	gb_decompile_result_free(&r);
+	gb_model_free(m);
+}
+
+Test(decompile, writes_a_cnn_as_layers_that_run)
+{
+	gb_model *m = load(FIXTURES "cnn_folded/model.onnx");
+	gb_decompile_options opt = {.domain = {.kind = GB_DOMAIN_BOX, .lo = -1, .hi = 1},
+	                            .tolerance = 1e-3, .samples = 300};
+	gb_decompile_result r;
+	gb_error err = {0};
+	cr_assert_eq(gb_decompile(m, &opt, &r, &err), GB_OK, "%s", err.msg);
+	cr_expect(r.faithful, "max error %g", r.fidelity.max_abs_error);
+	cr_expect_str_eq(r.form, "layers");
+	cr_expect_gt(r.program_params, 0);
+	cr_expect(strstr(r.program, "relu(dense(") != NULL, "%s", r.program);
+	gb_decompile_result_free(&r);
+	gb_model_free(m);
+}
+
+Test(decompile, domains_parse_or_say_why_not)
+{
+	gb_domain d;
+	gb_error err = {0};
+	cr_expect_eq(gb_domain_parse("box:-1,2.5", &d, &err), GB_OK);
+	cr_expect(d.kind == GB_DOMAIN_BOX && d.lo == -1 && d.hi == 2.5);
+	cr_expect_eq(gb_domain_parse("bool", &d, &err), GB_OK);
+	cr_expect_eq(d.kind, GB_DOMAIN_BOOL);
+	const char *bad[] = {"box:1", "box:2,1", "box:a,b", "cube", "box:-1,1,2", ""};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		cr_expect_eq(gb_domain_parse(bad[i], &d, &err), GB_STATUS_USAGE, "'%s'", bad[i]);
+		cr_expect(strstr(err.msg, "box:LO,HI") != NULL);
+	}
+}
