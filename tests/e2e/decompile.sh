@@ -1,0 +1,116 @@
+#!/bin/sh
+# End-to-end checks of 'glassbox decompile': max3 (plain and disguised) comes
+# back as max(x[0], x[1], x[2]); the programs written run with 'glassbox run'
+# and agree with the network; the JSON summary has its keys; a trained MLP
+# and a PyTorch CNN (side-car weights, --domain data) decompile faithfully;
+# a program outside the tolerance is refused with exit 1 and not written;
+# bad input gets one-line errors, the documented exit codes, no output.
+set -u
+BUILD=${BUILD:-build}
+GB="$BUILD/glassbox"
+PY=/usr/bin/python3
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+expect() { # CODE DESCRIPTION -- command...
+	code=$1; what=$2; shift 3
+	"$@" >"$T/out" 2>"$T/err"
+	rc=$?
+	if [ "$rc" -eq "$code" ]; then ok; else bad "$what: exit $rc, wanted $code; stderr: $(cat "$T/err")"; fi
+}
+err_has() {
+	lines=$(wc -l <"$T/err")
+	if grep -qF -- "$1" "$T/err" && [ "$lines" -le 1 ]; then ok; else bad "$2: stderr should name '$1' in one line, got: $(cat "$T/err")"; fi
+}
+has() { if grep -qF -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1: $(head -c 2000 "$1")"; fi; }
+no_file() { if [ -e "$1" ]; then bad "$2: $1 should not exist"; else ok; fi; }
+py() { # PYTHON DESCRIPTION
+	if "$PY" -c "import numpy as np, json, sys
+$1" 2>"$T/pyerr"; then ok; else bad "$2: $(cat "$T/pyerr")"; fi
+}
+# The program and the network on the same inputs agree within TOL.
+agree() { # MODEL PROGRAM INPUT TOL DESCRIPTION
+	"$GB" run "$1" --input "$3" --output "$T/net.npy" >/dev/null 2>"$T/e1" || { bad "$5: run $1: $(cat "$T/e1")"; return; }
+	"$GB" run "$2" --input "$3" --output "$T/prog.npy" >/dev/null 2>"$T/e2" || { bad "$5: run $2: $(cat "$T/e2")"; return; }
+	py "a = np.load('$T/net.npy'); b = np.load('$T/prog.npy'); assert a.shape == b.shape, (a.shape, b.shape)
+d = np.abs(a - b).max(); assert d <= $4, d" "$5"
+}
+
+expect 0 "help decompile" -- "$GB" help decompile
+has "$T/out" "usage: glassbox decompile" "help"
+
+# ---- max3: to standard output, then to files ------------------------------------------------
+expect 0 "max3" -- "$GB" decompile examples/max3.onnx --domain box:-1,1
+has "$T/out" "y[0] = max(x[0], x[1], x[2])" "max3 formula"
+head -1 "$T/out" | grep -q "^# decompiled from max3.onnx" && ok || bad "header: $(head -1 "$T/out")"
+has "$T/out" "# faithful on box:-1,1" "fidelity stated"
+expect 0 "max3 to files" -- "$GB" decompile examples/max3.onnx --domain box:-1,1 -o "$T/max3.gbx" --json "$T/max3.json"
+agree examples/max3.onnx "$T/max3.gbx" examples/max3_input.npy 1e-6 "max3 program runs like the network"
+no_file "$T/max3.safetensors" "formulas need no side-car"
+py "s = json.load(open('$T/max3.json'))
+assert s['faithful'] is True and s['domain'] == 'box:-1,1' and s['model'] == 'examples/max3.onnx'
+f = s['fidelity']; assert f['method'] == 'sampled' and f['samples'] >= 10000 and f['max_abs_error'] <= 1e-4
+assert f['tolerance'] == 1e-4 and 0 <= f['mean_abs_error'] <= f['max_abs_error'] and f['argmax_agreement'] == 1
+z = s['size']; assert z == {'network_params': 42, 'network_units': 8, 'program_params': 0, 'program_ops': 1}, z
+assert s['primitives'] == {'max': 1}, s['primitives']
+assert set(s['structure']) == {'modules', 'conv', 'maps'}" "max3 summary JSON"
+
+# ---- disguised and trained networks -------------------------------------------------------------
+for seed in 1 2; do
+	"$GB" disguise examples/max3.onnx --seed $seed --strength 4 -o "$T/d$seed.onnx" >/dev/null
+	expect 0 "disguised max3 $seed" -- "$GB" decompile "$T/d$seed.onnx" --domain box:-1,1
+	has "$T/out" "y[0] = max(x[0], x[1], x[2])" "disguised max3 (seed $seed)"
+done
+expect 0 "train max-3" -- "$GB" train --task max-3 --arch 3-12-8-1 --epochs 2 --samples 512 --test-samples 0 \
+	-o "$T/t.onnx" -q
+expect 0 "trained mlp" -- "$GB" decompile "$T/t.onnx" --domain box:-1,1 -o "$T/t.gbx" --tolerance 1e-4
+py "np.save('$T/box.npy', np.random.default_rng(0).uniform(-1, 1, (500, 3)).astype(np.float32))" "box points"
+agree "$T/t.onnx" "$T/t.gbx" "$T/box.npy" 1e-4 "trained MLP program"
+
+# ---- a PyTorch CNN on its data: side-car weights ------------------------------------------------
+CNN=tests/fixtures/torch/cnn_folded
+expect 0 "cnn" -- "$GB" decompile $CNN/model.onnx --domain data --data $CNN/x.npy -o "$T/cnn.gbx" --json "$T/cnn.json"
+[ -s "$T/cnn.safetensors" ] && ok || bad "cnn side-car written next to the program"
+has "$T/cnn.gbx" 'weights "cnn.safetensors"' "cnn weights line"
+agree $CNN/model.onnx "$T/cnn.gbx" $CNN/x.npy 1e-4 "cnn program"
+py "s = json.load(open('$T/cnn.json')); assert s['faithful'] and s['form'] == 'layers' and s['domain'] == 'data'
+assert s['size']['program_params'] > 0 and s['fidelity']['samples'] == np.load('$CNN/x.npy').shape[0]" "cnn summary"
+expect 2 "side-car to stdout" -- "$GB" decompile $CNN/model.onnx --domain data --data $CNN/x.npy
+err_has "-o PROGRAM.gbx" "a side-car needs -o"
+
+# ---- not faithful: exit 1, nothing written but the summary ----------------------------------------
+expect 1 "tolerance 0" -- "$GB" decompile examples/max3.onnx --domain box:-100,100 --tolerance 0 -o "$T/nf.gbx" --json "$T/nf.json"
+err_has "NOT FAITHFUL" "unfaithful program refused"
+no_file "$T/nf.gbx" "unfaithful program"
+py "s = json.load(open('$T/nf.json')); assert s['faithful'] is False and s['fidelity']['max_abs_error'] > 0" "unfaithful summary"
+
+# ---- bad input -----------------------------------------------------------------------------
+py "import onnx
+from onnx import helper as h, numpy_helper as nh, TensorProto as TP
+r = np.random.default_rng(3)
+W = lambda n, *s: nh.from_array(r.uniform(-1, 1, s).astype(np.float32), n)
+g = h.make_graph([h.make_node('MatMul', ['x', 'w1'], ['m1']), h.make_node('Sigmoid', ['m1'], ['s'], name='squash'),
+                  h.make_node('MatMul', ['s', 'w2'], ['y'])], 'sig',
+                 [h.make_tensor_value_info('x', TP.FLOAT, ['batch', 4])],
+                 [h.make_tensor_value_info('y', TP.FLOAT, ['batch', 8])], [W('w1', 4, 10), W('w2', 10, 8)])
+onnx.save(h.make_model(g, opset_imports=[h.make_opsetid('', 13)]), '$T/sig.onnx')
+np.save('$T/wrong.npy', np.zeros((4, 5), np.float32))" "make bad inputs"
+expect 3 "sigmoid" -- "$GB" decompile "$T/sig.onnx" --domain box:-1,1 -o "$T/x.gbx"
+err_has "node 'squash' (Sigmoid)" "sigmoid refused"
+expect 3 "data of the wrong shape" -- "$GB" decompile examples/max3.onnx --domain data --data "$T/wrong.npy" -o "$T/x.gbx"
+err_has "wrong.npy" "wrong data names the file"
+expect 3 "missing model" -- "$GB" decompile "$T/none.onnx" --domain bool -o "$T/x.gbx"
+expect 2 "bad domain" -- "$GB" decompile examples/max3.onnx --domain cube -o "$T/x.gbx"
+err_has "box:LO,HI" "bad domain"
+expect 2 "data without --data" -- "$GB" decompile examples/max3.onnx --domain data -o "$T/x.gbx"
+expect 2 "no domain" -- "$GB" decompile examples/max3.onnx -o "$T/x.gbx"
+expect 2 "unknown flag" -- "$GB" decompile examples/max3.onnx --domain bool --retrian -o "$T/x.gbx"
+expect 2 "bad tolerance" -- "$GB" decompile examples/max3.onnx --domain bool --tolerance -1 -o "$T/x.gbx"
+no_file "$T/x.gbx" "bad input writes nothing"
+
+echo "decompile: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
