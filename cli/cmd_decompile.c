@@ -156,6 +156,8 @@ int cmd_decompile(int argc, char **argv)
 	if (st != GB_OK) {
 		if (data_path && st == GB_STATUS_BAD_FILE)
 			rc = cli_fail_file(data_path, &err);
+		else if (strstr(err.msg, model_path) == err.msg)
+			rc = cli_fail(&err); /* the message names the model already */
 		else
 			rc = cli_fail_file(model_path, &err);
 		goto done;

@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "../core/rng.h"
 #include "../core/strbuf.h"
 #include "../lang/lang.h"
 #include "decompile.h"
@@ -93,12 +94,80 @@ static gb_status domain_box(const gb_pwl *p, const gb_domain *d, double *lo, dou
 	return GB_OK;
 }
 
+/* ---- behaviour: whole outputs that are one primitive of the whole input --------------- */
+
+static int cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+	return (x > y) - (x < y);
+}
+
+/* Whether the single output is sort(x) (ascending, or descending) of the
+ * single 1-D input on 2000 points of the domain's box, to within 1e-6 of
+ * the values' scale: then that is the program (the check that follows
+ * measures it on every point like any other). */
+static gb_status match_sort(const gb_pwl *p, const gb_decompile_options *opt, const double *lo, const double *hi,
+                            char **body, gb_error *err)
+{
+	*body = NULL;
+	int64_t n = p->n_in;
+	if (p->n_inputs != 1 || p->n_outputs != 1 || p->inputs[0].ndim != 1 || p->outputs[0].ndim != 1 ||
+	    p->n_out != n || n < 2 || n > 4096)
+		return GB_OK;
+	int64_t pts = 2000;
+	float *x = malloc((size_t)(pts * n) * sizeof *x), *srt = malloc((size_t)n * sizeof *srt);
+	double *y = malloc((size_t)(pts * n) * sizeof *y);
+	gb_status st = GB_OK;
+	if (!x || !y || !srt) {
+		st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
+		goto done;
+	}
+	gb_rng rng;
+	gb_rng_seed(&rng, opt->seed, 0x736f7274ULL);
+	for (int64_t i = 0; i < pts * n; i++) {
+		int64_t j = i % n;
+		x[i] = opt->domain.kind == GB_DOMAIN_BOOL ? (float)(gb_rng_next(&rng) >> 63)
+		                                           : (float)(lo[j] + (hi[j] - lo[j]) * gb_rng_uniform(&rng));
+	}
+	if ((st = gb_pwl_eval(p, pts, x, y, NULL, false, err)) != GB_OK)
+		goto done;
+	bool up = true, down = true;
+	for (int64_t i = 0; i < pts && (up || down); i++) {
+		memcpy(srt, x + i * n, (size_t)n * sizeof *srt);
+		qsort(srt, (size_t)n, sizeof *srt, cmp_float);
+		for (int64_t j = 0; j < n; j++) {
+			double scale = 1e-6 * fmax(1.0, fabs(srt[j]));
+			up = up && fabs(y[i * n + j] - srt[j]) <= scale;
+			down = down && fabs(y[i * n + j] - srt[n - 1 - j]) <= 1e-6 * fmax(1.0, fabs(srt[n - 1 - j]));
+		}
+	}
+	if (up || down) {
+		char in[64], out[64];
+		gb_dc_identifier(p->inputs[0].name, "x", in, sizeof in);
+		gb_dc_identifier(p->outputs[0].name, "y", out, sizeof out);
+		if (strcmp(in, out) == 0)
+			snprintf(out, sizeof out, "sorted");
+		gb_strbuf b = {0};
+		gb_strbuf_printf(&b, "input %s: f32[%lld]\noutput %s: f32[%lld]\n\n%s = sort(%s%s)\n", in, (long long)n, out,
+		                 (long long)n, out, in, up ? "" : ", descending=True");
+		if (b.oom)
+			st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
+		*body = b.data;
+	}
+done:
+	free(x);
+	free(y);
+	free(srt);
+	return st;
+}
+
 /* ---- the pipeline -------------------------------------------------------------------- */
 
 void gb_decompile_result_free(gb_decompile_result *r)
 {
 	free(r->program);
 	gb_tensor_map_free(r->weights);
+	gb_dc_modules_free(r->modules, r->n_modules);
 	memset(r, 0, sizeof *r);
 }
 
@@ -153,11 +222,17 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 		goto done;
 	if ((st = gb_pwl_canonicalize(p, lo, hi, CANON_TOL, &r->canon, err)) != GB_OK)
 		goto done;
+	if ((st = gb_dc_modules(p, &r->modules, &r->n_modules, err)) != GB_OK)
+		goto done;
 
 	/* formulas when the DAG reads as formulas, else layers */
 	int64_t budget = opt->formula_budget > 0 ? opt->formula_budget : 4096;
 	bool formulas = false;
-	if (p->n_units <= LIFT_MAX_UNITS && p->n_out <= 256) {
+	if ((st = match_sort(p, opt, lo, hi, &body, err)) != GB_OK)
+		goto done;
+	if (body) {
+		r->form = "formulas";
+	} else if (p->n_units <= LIFT_MAX_UNITS && p->n_out <= 256) {
 		gb_error e2 = {0};
 		gb_status ls = gb_lift_run(&lf, p, budget, CANON_TOL * 10, &e2);
 		if (ls == GB_STATUS_NOMEM) {
@@ -166,7 +241,9 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 		}
 		formulas = ls == GB_OK;
 	}
-	if (formulas) {
+	if (body) {
+		/* a whole-output match */
+	} else if (formulas) {
 		st = gb_dc_write_formulas(p, &lf, &body, err);
 		r->form = "formulas";
 		r->lift_counts[0] = lf.counts.max;
@@ -269,7 +346,22 @@ gb_status gb_decompile_summary_json(const gb_decompile_result *r, const gb_decom
 	cJSON_AddNumberToObject(canon, "paired", (double)r->canon.paired);
 	cJSON_AddNumberToObject(canon, "negligible_terms", (double)r->canon.negligible);
 	cJSON *structure = cJSON_AddObjectToObject(root, "structure");
-	cJSON_AddArrayToObject(structure, "modules");
+	cJSON *mods = cJSON_AddArrayToObject(structure, "modules");
+	for (int i = 0; i < r->n_modules; i++) {
+		const gb_dc_module *md = &r->modules[i];
+		cJSON *o = cJSON_CreateObject();
+		char name[32];
+		snprintf(name, sizeof name, "module%d", i + 1);
+		cJSON_AddStringToObject(o, "name", name);
+		cJSON *ins = cJSON_AddArrayToObject(o, "inputs");
+		for (int64_t k = 0; k < md->n_inputs; k++)
+			cJSON_AddItemToArray(ins, cJSON_CreateNumber((double)md->inputs[k]));
+		cJSON *outs = cJSON_AddArrayToObject(o, "outputs");
+		for (int64_t k = 0; k < md->n_outputs; k++)
+			cJSON_AddItemToArray(outs, cJSON_CreateNumber((double)md->outputs[k]));
+		cJSON_AddNumberToObject(o, "units", (double)md->n_units);
+		cJSON_AddItemToArray(mods, o);
+	}
 	cJSON_AddArrayToObject(structure, "conv");
 	cJSON_AddArrayToObject(structure, "maps");
 	char *text = cJSON_Print(root);

@@ -50,6 +50,13 @@ typedef struct gb_decompile_options {
 	int64_t formula_budget; /* nodes before formulas give way to layers (default 4096) */
 } gb_decompile_options;
 
+/* An independent part: the flat input features and outputs of one
+ * connected component of the DAG. */
+typedef struct gb_dc_module {
+	int64_t *inputs, *outputs;
+	int64_t n_inputs, n_outputs, n_units;
+} gb_dc_module;
+
 typedef struct gb_fidelity {
 	const char *method;   /* "exhaustive" or "sampled" */
 	int64_t samples;
@@ -69,6 +76,8 @@ typedef struct gb_decompile_result {
 	gb_ast_counts counts;
 	gb_canon_stats canon;
 	int64_t lift_counts[6];  /* max, min, abs, relu, clamp, step nodes in the formulas */
+	gb_dc_module *modules;   /* independent parts of the canonical DAG */
+	int n_modules;
 } gb_decompile_result;
 
 void gb_decompile_result_free(gb_decompile_result *r);
@@ -85,6 +94,11 @@ gb_status gb_decompile_summary_json(const gb_decompile_result *r, const gb_decom
                                     gb_error *err);
 
 /* ---- stages -------------------------------------------------------------------------- */
+
+/* structure.c: the modules of p, in the order of their first output. */
+gb_status gb_dc_modules(const gb_pwl *p, gb_dc_module **mods, int *n_mods, gb_error *err);
+void gb_dc_modules_free(gb_dc_module *mods, int n);
+
 
 /* A program identifier from a tensor name ("input.1" -> "input_1"; names
  * that are keywords or primitives get fallback_ in front). */

@@ -449,6 +449,19 @@ static gb_ex *mk_maxmin(lift_ctx *x, gb_ex_kind kind, gb_ex *const *in, int n_in
 			args[n++] = e;
 		}
 	}
+	/* absorption: min(a, max(a, b)) = a and max(a, min(a, b)) = a */
+	gb_ex_kind dual = kind == GB_EX_MAX ? GB_EX_MIN : GB_EX_MAX;
+	for (int i = 0; i < n; i++) {
+		if (args[i]->kind != dual)
+			continue;
+		bool absorbed = false;
+		for (int k = 0; k < args[i]->n_args && !absorbed; k++)
+			for (int j = 0; j < n && !absorbed; j++)
+				absorbed = j != i && args[j] == args[i]->args[k];
+		if (absorbed) {
+			args[i--] = args[--n];
+		}
+	}
 	if (n == 1) {
 		out = args[0];
 		goto done;
