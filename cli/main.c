@@ -20,6 +20,8 @@ int cmd_train(int argc, char **argv);
 extern const char cmd_train_usage[];
 int cmd_disguise(int argc, char **argv);
 extern const char cmd_disguise_usage[];
+int cmd_compile(int argc, char **argv);
+extern const char cmd_compile_usage[];
 static int cmd_help(int argc, char **argv);
 
 static const char general_help[] =
@@ -101,6 +103,8 @@ const cli_command cli_commands[] = {
 	 cmd_train_usage},
 	{"disguise", cmd_disguise, "rewrite a dense ReLU network to hide its structure, same function",
 	 cmd_disguise_usage},
+	{"compile", cmd_compile, "compile a .gbx program into an ONNX network (ReLU expansions or --native)",
+	 cmd_compile_usage},
 	{"ops", cmd_ops, "list the ONNX ops glassbox executes and differentiates",
 	 "usage: glassbox ops\n"},
 	{"help", cmd_help, "show help for a command", "usage: glassbox help [COMMAND]\n"},
