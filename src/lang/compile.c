@@ -51,6 +51,7 @@ typedef struct cbuf {
 	int init;         /* its initializer once a node reads it, else -1 */
 	const char *name; /* the name it prefers (a param's, a binding's), or NULL */
 	bool exact;       /* name is reserved for it (a param) */
+	const char *tag;  /* without a name: what it is ("shape", "indices") */
 } cbuf;
 
 /* Which elements of a declared array are still undefined (1 = undefined). */
@@ -224,7 +225,7 @@ static bool scalar_f32(comp *c, float x, val *out)
 }
 
 /* An int64 constant (shapes, axes, indices); small ones are shared. */
-static bool ints_val(comp *c, int ndim, const int64_t *dims, const int64_t *xs, val *out)
+static bool ints_val(comp *c, const char *tag, int ndim, const int64_t *dims, const int64_t *xs, val *out)
 {
 	int64_t n = numel_of(ndim, dims);
 	if (n <= 16)
@@ -246,6 +247,7 @@ static bool ints_val(comp *c, int ndim, const int64_t *dims, const int64_t *xs, 
 	if (!const_new(c, V_I64, ndim, dims, out))
 		return false;
 	memcpy(out->c->t->data, xs, sizeof(int64_t) * (size_t)n);
+	out->c->tag = tag;
 	if (n <= 16) {
 		if (c->n_i64 == c->cap_i64) {
 			int cap = c->cap_i64 ? 2 * c->cap_i64 : 32;
@@ -261,10 +263,10 @@ static bool ints_val(comp *c, int ndim, const int64_t *dims, const int64_t *xs, 
 	return true;
 }
 
-static bool ints1(comp *c, int n, const int64_t *xs, val *out)
+static bool ints1(comp *c, const char *tag, int n, const int64_t *xs, val *out)
 {
 	int64_t d = n;
-	return ints_val(c, 1, &d, xs, out);
+	return ints_val(c, tag, 1, &d, xs, out);
 }
 
 /* ints become f32 scalars (exact up to 2^24); other values pass. */
@@ -407,7 +409,7 @@ static int materialise(comp *c, const val *x)
 	cbuf *b = x->c;
 	if (b->init >= 0)
 		return b->init;
-	const char *name = b->exact ? b->name : b->name ? name_fresh(c, b->name) : name_for(c, "const");
+	const char *name = b->exact ? b->name : b->name ? name_fresh(c, b->name) : name_for(c, b->tag ? b->tag : "const");
 	if (!name)
 		return -1;
 	int v = gb_model_add_value(c->m, name, b->t->dtype, b->t->ndim, b->t->dims);
@@ -429,7 +431,7 @@ static int batch_size(comp *c)
 	int shape = gb_model_add_value(c->m, name_fresh(c, "batch_shape"), GB_DTYPE_I64, 1, &d1);
 	int n = gb_model_add_value(c->m, name_fresh(c, "batch_size"), GB_DTYPE_I64, 1, &one);
 	val idx;
-	if (shape < 0 || n < 0 || !ints1(c, 1, &zero, &idx))
+	if (shape < 0 || n < 0 || !ints1(c, "first", 1, &zero, &idx))
 		return -1;
 	int iv = materialise(c, &idx);
 	val_drop(&idx);
@@ -621,7 +623,7 @@ static bool reshape_to(comp *c, const val *x, int ndim, const int64_t *dims, val
 	shape[0] = -1;
 	memcpy(shape + 1, dims, sizeof(int64_t) * (size_t)ndim);
 	val sv;
-	if (!ints1(c, ndim + 1, shape, &sv))
+	if (!ints1(c, "shape", ndim + 1, shape, &sv))
 		return false;
 	const val *ins[2] = {x, &sv};
 	bool ok = emit(c, "Reshape", "reshape", 2, ins, 2, NULL, x->kind, ndim, dims, out);
@@ -645,7 +647,7 @@ static bool expand_batch(comp *c, const val *x, val *out)
 	int shape = n;
 	if (x->ndim) {
 		val dv;
-		if (!ints1(c, x->ndim, x->dims, &dv))
+		if (!ints1(c, "dims", x->ndim, x->dims, &dv))
 			return false;
 		int dvv = materialise(c, &dv);
 		val_drop(&dv);
@@ -747,13 +749,13 @@ static bool slice_axis(comp *c, const val *x, int axis, int64_t start, int64_t c
 {
 	int64_t st = start, en = start + count, ax = axis + 1;
 	val sv, ev, av;
-	if (!ints1(c, 1, &st, &sv))
+	if (!ints1(c, "starts", 1, &st, &sv))
 		return false;
-	if (!ints1(c, 1, &en, &ev)) {
+	if (!ints1(c, "ends", 1, &en, &ev)) {
 		val_drop(&sv);
 		return false;
 	}
-	if (!ints1(c, 1, &ax, &av)) {
+	if (!ints1(c, "axes", 1, &ax, &av)) {
 		val_drop(&sv);
 		val_drop(&ev);
 		return false;
@@ -1222,7 +1224,7 @@ static bool flat_of(comp *c, const val *x, val *out)
 static bool gather_axis1(comp *c, const val *x, const int64_t *idx, int ndim, const int64_t *dims, val *out)
 {
 	val iv;
-	if (!ints_val(c, ndim, dims, idx, &iv))
+	if (!ints_val(c, "indices", ndim, dims, idx, &iv))
 		return false;
 	int64_t od[GB_MAX_DIMS];
 	memcpy(od, dims, sizeof(int64_t) * (size_t)ndim);
@@ -1618,7 +1620,7 @@ static bool pool2d(comp *c, bool is_max, const val *x, const int64_t *size, cons
 	if (pad[0] || pad[1]) {
 		int64_t pv[8] = {0, 0, pad[0], pad[1], 0, 0, pad[0], pad[1]};
 		val pvv;
-		if (!ints1(c, 8, pv, &pvv))
+		if (!ints1(c, "pads", 8, pv, &pvv))
 			return false;
 		attrs as = {.n = 0};
 		attr_str(&as, "mode", "edge");
@@ -1643,10 +1645,10 @@ static bool pool2d(comp *c, bool is_max, const val *x, const int64_t *size, cons
 			int64_t st[2] = {p, q}, en[2] = {p + (OH - 1) * stride[0] + 1, q + (OW - 1) * stride[1] + 1};
 			int64_t ax[2] = {2, 3};
 			val sv, ev, av, tv;
-			ok = ints1(c, 2, st, &sv);
-			ok = ok && ints1(c, 2, en, &ev);
-			ok = ok && ints1(c, 2, ax, &av);
-			ok = ok && ints1(c, 2, stride, &tv);
+			ok = ints1(c, "starts", 2, st, &sv);
+			ok = ok && ints1(c, "ends", 2, en, &ev);
+			ok = ok && ints1(c, "axes", 2, ax, &av);
+			ok = ok && ints1(c, "steps", 2, stride, &tv);
 			if (ok) {
 				const val *ins[5] = {&xp, &sv, &ev, &av, &tv};
 				ok = emit(c, "Slice", "window", 5, ins, 30, NULL, V_F32, 3, od, &win[made]);
@@ -1921,7 +1923,7 @@ static bool stack(comp *c, val *items, int64_t n, val *out)
 	d1[0] = 1;
 	memcpy(d1 + 1, items[0].dims, sizeof(int64_t) * (size_t)items[0].ndim);
 	val axes;
-	if (!ints1(c, 1, &one, &axes))
+	if (!ints1(c, "axes", 1, &one, &axes))
 		return false;
 	val *parts = calloc((size_t)n, sizeof *parts);
 	const val **ins = calloc((size_t)n, sizeof *ins);
@@ -2033,7 +2035,7 @@ static bool reduction(comp *c, gb_prim_id id, const val *x, int axis, val *out)
 	attr_int(&as, "keepdims", 0);
 	if (id == GB_PRIM_SUM) { /* opset 13: axes is an input */
 		val av;
-		if (!ints1(c, na, axes, &av))
+		if (!ints1(c, "axes", na, axes, &av))
 			return false;
 		const val *ins[2] = {x, &av};
 		bool ok = emit(c, "ReduceSum", "sum", 2, ins, 2, &as, V_F32, nd, dims, out);
@@ -2053,7 +2055,7 @@ static bool sort_last(comp *c, const val *x, bool descending, val *out)
 	int64_t n = x->dims[x->ndim - 1];
 	if (c->native) {
 		val kv, idx;
-		if (!ints1(c, 1, &n, &kv))
+		if (!ints1(c, "k", 1, &n, &kv))
 			return false;
 		attrs as = {.n = 0};
 		attr_int(&as, "axis", -1);
