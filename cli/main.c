@@ -22,6 +22,8 @@ int cmd_disguise(int argc, char **argv);
 extern const char cmd_disguise_usage[];
 int cmd_decompile(int argc, char **argv);
 extern const char cmd_decompile_usage[];
+int cmd_compile(int argc, char **argv);
+extern const char cmd_compile_usage[];
 static int cmd_help(int argc, char **argv);
 
 static const char general_help[] =
@@ -105,6 +107,8 @@ const cli_command cli_commands[] = {
 	 cmd_disguise_usage},
 	{"decompile", cmd_decompile, "turn a network into a faithful readable program, checked against it",
 	 cmd_decompile_usage},
+	{"compile", cmd_compile, "compile a .gbx program into an ONNX network (ReLU expansions or --native)",
+	 cmd_compile_usage},
 	{"ops", cmd_ops, "list the ONNX ops glassbox executes and differentiates",
 	 "usage: glassbox ops\n"},
 	{"help", cmd_help, "show help for a command", "usage: glassbox help [COMMAND]\n"},
