@@ -262,7 +262,7 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 	if (body) {
 		/* a whole-output match */
 	} else if (formulas) {
-		st = gb_dc_write_formulas(p, &lf, &body, err);
+		st = gb_dc_write_formulas(p, &lf, &body, r->maps, &r->n_maps, err);
 		r->form = "formulas";
 		r->lift_counts[0] = lf.counts.max;
 		r->lift_counts[1] = lf.counts.min;
@@ -407,7 +407,15 @@ gb_status gb_decompile_summary_json(const gb_decompile_result *r, const gb_decom
 		cJSON_AddItemToArray(mods, o);
 	}
 	cJSON_AddArrayToObject(structure, "conv");
-	cJSON_AddArrayToObject(structure, "maps");
+	cJSON *maps = cJSON_AddArrayToObject(structure, "maps");
+	for (int i = 0; i < r->n_maps; i++) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "function", r->maps[i].function);
+		cJSON_AddNumberToObject(o, "count", (double)r->maps[i].count);
+		cJSON_AddNumberToObject(o, "width", (double)r->maps[i].width);
+		cJSON_AddNumberToObject(o, "step", (double)r->maps[i].step);
+		cJSON_AddItemToArray(maps, o);
+	}
 	char *text = cJSON_Print(root);
 	cJSON_Delete(root);
 	if (!text)

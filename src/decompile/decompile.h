@@ -81,6 +81,14 @@ typedef struct gb_dc_module {
 	int64_t n_inputs, n_outputs, n_units;
 } gb_dc_module;
 
+/* A cell applied to evenly spaced chunks of the input (a map). */
+#define GB_DC_MAX_MAPS 16
+typedef struct gb_dc_map {
+	char function[32];
+	int64_t count, width, step;
+	int output; /* the output tensor it computes */
+} gb_dc_map;
+
 typedef struct gb_fidelity {
 	const char *method;   /* "exhaustive" or "sampled" */
 	int64_t samples;
@@ -103,6 +111,8 @@ typedef struct gb_decompile_result {
 	gb_compress_stats compress;
 	gb_dc_module *modules;   /* independent parts of the canonical DAG */
 	int n_modules;
+	gb_dc_map maps[GB_DC_MAX_MAPS];
+	int n_maps;
 } gb_decompile_result;
 
 void gb_decompile_result_free(gb_decompile_result *r);
@@ -129,8 +139,12 @@ void gb_dc_modules_free(gb_dc_module *mods, int n);
  * that are keywords or primitives get fallback_ in front). */
 void gb_dc_identifier(const char *name, const char *fallback, char *out, size_t size);
 
-/* write.c: the formulas of lf as a program (declarations and assignments). */
-gb_status gb_dc_write_formulas(const gb_pwl *p, const gb_lift *lf, char **text, gb_error *err);
+/* write.c: the formulas of lf as a program (declarations and assignments);
+ * outputs that apply one formula to evenly spaced chunks of a 1-D input
+ * are written as a def called in a comprehension (maps[], at most
+ * GB_DC_MAX_MAPS, *n_maps of them). */
+gb_status gb_dc_write_formulas(const gb_pwl *p, const gb_lift *lf, char **text, gb_dc_map *maps, int *n_maps,
+                               gb_error *err);
 
 /* write.c: the DAG as layers of dense ReLU blocks (units grouped by depth).
  * Weights with at most inline_max elements are written inline, the others

@@ -196,7 +196,9 @@ static char *formulas(gb_pwl *p)
 	gb_error err = {0};
 	cr_assert_eq(gb_lift_run(&lf, p, 1000, 1e-6, &err), GB_OK, "%s", err.msg);
 	char *text = NULL;
-	cr_assert_eq(gb_dc_write_formulas(p, &lf, &text, &err), GB_OK, "%s", err.msg);
+	gb_dc_map maps[GB_DC_MAX_MAPS];
+	int n_maps = 0;
+	cr_assert_eq(gb_dc_write_formulas(p, &lf, &text, maps, &n_maps, &err), GB_OK, "%s", err.msg);
 	gb_lift_free(&lf);
 	gb_pwl_free(p);
 	return text;
