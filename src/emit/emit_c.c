@@ -1434,6 +1434,30 @@ static void emit_const(cgen *g, const em_val *v, const char *id)
 	em_puts(&g->consts, n ? "\n};\n" : "0};\n");
 }
 
+/* Whether text contains word as a whole identifier. */
+static int mentions(const char *text, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *t = text ? strstr(text, word) : NULL; t; t = strstr(t + 1, word)) {
+		char before = t > text ? t[-1] : ' ', after = t[n];
+		int idb = (before >= 'a' && before <= 'z') || (before >= 'A' && before <= 'Z') || (before >= '0' && before <= '9') || before == '_';
+		int ida = (after >= 'a' && after <= 'z') || (after >= 'A' && after <= 'Z') || (after >= '0' && after <= '9') || after == '_';
+		if (!idb && !ida)
+			return 1;
+	}
+	return 0;
+}
+
+/* The function a helper defines (the first "gbx_" after its "static "). */
+static const char *helper_name(int h, char *buf)
+{
+	const char *src = helper_src[h], *at = strncmp(src, "static ", 7) == 0 ? src : strstr(src, "\nstatic ");
+	buf[0] = '\0';
+	if (at && (at = strstr(at, "gbx_")) != NULL)
+		snprintf(buf, 40, "%.*s", (int)strcspn(at, "("), at);
+	return buf;
+}
+
 /* ==== the file ================================================================================================ */
 
 static void describe(em_buf *b, const em_plan *p, const em_val *v, const char *role, const char *name)
@@ -1483,8 +1507,9 @@ gb_status gb_emit_c(gb_model *m, const char *func_name, char **text, gb_error *e
 			em_printf(&g.body, "%s%s [", k ? ", " : "", y->id);
 			for (int d = 0; d < y->ndim; d++)
 				em_printf(&g.body, "%s%s", d ? ", " : "", MONO(y->dims[d]));
-			em_puts(&g.body, "] */\n");
+			em_puts(&g.body, "]");
 		}
+		em_puts(&g.body, " */\n");
 		st = emit_node(&g, node);
 		/* Free the buffers whose last reader this was (and unread outputs). */
 		for (int v = 0; v < m->n_values; v++) {
@@ -1549,8 +1574,16 @@ gb_status gb_emit_c(gb_model *m, const char *func_name, char **text, gb_error *e
 	               " * 2 when an index or an integer divisor read from the inputs is out of range.\n"
 	               " * Build: cc -std=c11 -c FILE.c; link with -lm.\n */\n"
 	               "#include <math.h>\n#include <stdint.h>\n#include <stdlib.h>\n#include <string.h>\n\n");
+	/* Helpers: those the code calls, and those they call. */
+	char name[40];
 	for (int h = 0; h < H_COUNT; h++)
-		if (g.used[h] && helper_src[h][0])
+		g.used[h] = helper_src[h][0] && (mentions(g.body.s, helper_name(h, name)) || mentions(pre.s, helper_name(h, name)));
+	for (int h = 0; h < H_COUNT; h++)
+		for (int k = 0; k < H_COUNT; k++)
+			if (g.used[k] && helper_src[h][0] && k != h && mentions(helper_src[k], helper_name(h, name)))
+				g.used[h] = 1;
+	for (int h = 0; h < H_COUNT; h++)
+		if (g.used[h])
 			em_printf(&helpers, "%s\n", helper_src[h]);
 
 	/* Declarations of the intermediate buffers. */
@@ -1582,6 +1615,17 @@ gb_status gb_emit_c(gb_model *m, const char *func_name, char **text, gb_error *e
 	em_puts(&out, decl.s ? decl.s : "");
 	if (!plan.batched)
 		em_puts(&out, "\t(void)n;\n");
+	/* Inputs the code never reads (comments aside) are marked unused. */
+	char *code = gb_strdup(g.body.s ? g.body.s : "");
+	for (char *c = code ? strstr(code, "/*") : NULL; c; c = strstr(c, "/*")) {
+		char *end = strstr(c + 2, "*/");
+		size_t len = end ? (size_t)(end + 2 - c) : strlen(c);
+		memset(c, ' ', len);
+	}
+	for (int i = 0; i < m->n_inputs; i++)
+		if (!code || !mentions(code, plan.v[m->inputs[i]].id))
+			em_printf(&out, "\t(void)%s; /* not needed for the outputs */\n", plan.v[m->inputs[i]].id);
+	free(code);
 	em_puts(&out, "\n");
 	em_puts(&out, pre.s ? pre.s : "");
 	em_puts(&out, g.body.s ? g.body.s : "");

@@ -885,7 +885,7 @@ gb_status gb_emit_numpy(gb_model *m, const char *func_name, char **text, gb_erro
 	em_puts(&out, "    return ");
 	for (int i = 0; i < m->n_outputs; i++) {
 		const em_val *v = &plan.v[m->outputs[i]];
-		em_printf(&out, "%snp.array(%s, dtype=%s).reshape(", i ? ", " : "", v->id, np_dtype(v->dtype));
+		em_printf(&out, "%snp.ascontiguousarray(%s, dtype=%s).reshape(", i ? ", " : "", v->id, np_dtype(v->dtype));
 		mono_tuple(&out, v->ndim, v->dims);
 		em_puts(&out, ")");
 	}

@@ -543,6 +543,18 @@ gb_status em_plan_build(em_plan *p, gb_model *m, const char *lang, const char *c
 			if (node->outputs[k] >= 0)
 				p->v[node->outputs[k]].is_static = all;
 	}
+	/* Operands that set shapes must not depend on the inputs: the runs use zeros. */
+	for (int n = 0; n < m->n_nodes; n++) {
+		const gb_node *node = &m->nodes[n];
+		for (int k = 1; k < node->n_inputs; k++)
+			if (node->inputs[k] >= 0 && shape_operand(node, k) && !p->v[node->inputs[k]].is_static) {
+				st = em_unsupported(err, p, node,
+				                    "input %d ('%s') is computed from the model's inputs; the %s emitter needs "
+				                    "it constant (static shapes)",
+				                    k, m->values[node->inputs[k]].name, lang);
+				goto fail;
+			}
+	}
 	for (int r = 0; r < p->n_runs; r++)
 		if ((st = run_once(p, r, p->batch[r], err)) != GB_OK)
 			goto fail;
@@ -612,7 +624,7 @@ gb_status em_plan_build(em_plan *p, gb_model *m, const char *lang, const char *c
 	/* Shapes as monomials, for every value the code touches. */
 	for (int v = 0; v < m->n_values; v++) {
 		em_val *ev = &p->v[v];
-		if (!ev->live && !ev->const_used && !ev->emitted)
+		if (!ev->live && !ev->const_used && !ev->emitted && !m->values[v].is_input)
 			continue;
 		if (ev->ndim < 0) {
 			st = gb_fail(err, GB_STATUS_FAILURE, "emit: value '%s' in %s was not computed", m->values[v].name, label);

@@ -425,7 +425,7 @@ static const char runner_py[] =
 	"        if not isinstance(outs, tuple):\n"
 	"            outs = (outs,)\n"
 	"        for j, o in enumerate(outs):\n"
-	"            np.save(os.path.join(d, 'pyout_%d.npy' % j), np.ascontiguousarray(o))\n"
+	"            np.save(os.path.join(d, 'pyout_%d.npy' % j), np.asarray(o))\n"
 	"    except Exception as e:\n"
 	"        with open(os.path.join(d, 'pyerr.txt'), 'w') as f:\n"
 	"            f.write(traceback.format_exc().strip().splitlines()[-1])\n";
