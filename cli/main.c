@@ -20,6 +20,8 @@ int cmd_train(int argc, char **argv);
 extern const char cmd_train_usage[];
 int cmd_disguise(int argc, char **argv);
 extern const char cmd_disguise_usage[];
+int cmd_compile(int argc, char **argv);
+extern const char cmd_compile_usage[];
 int cmd_emit(int argc, char **argv);
 extern const char cmd_emit_usage[];
 static int cmd_help(int argc, char **argv);
@@ -103,7 +105,9 @@ const cli_command cli_commands[] = {
 	 cmd_train_usage},
 	{"disguise", cmd_disguise, "rewrite a dense ReLU network to hide its structure, same function",
 	 cmd_disguise_usage},
-	{"emit", cmd_emit, "translate a model into standalone C or NumPy source code", cmd_emit_usage},
+	{"compile", cmd_compile, "compile a .gbx program into an ONNX network (ReLU expansions or --native)",
+	 cmd_compile_usage},
+	{"emit", cmd_emit, "translate a model or a .gbx program into standalone C or NumPy source code", cmd_emit_usage},
 	{"ops", cmd_ops, "list the ONNX ops glassbox executes and differentiates",
 	 "usage: glassbox ops\n"},
 	{"help", cmd_help, "show help for a command", "usage: glassbox help [COMMAND]\n"},

@@ -155,6 +155,34 @@ gb_status gb_ast_run(const gb_ast *ast, const char *dir, const gb_tensor *const 
                      gb_tensor_map *outputs, const char *const *captures, int n_captures, gb_tensor_map *captured,
                      gb_error *err);
 
+/* ---- compiling (compile.c) ---------------------------------------------------------------
+ *
+ * Compiles a program into a network (docs/language.md §11): loops are
+ * unrolled, defs inlined and compile-time values folded, as gb_ast_run
+ * evaluates them. The model's inputs and outputs are the program's, in
+ * declaration order and under their names, each with a leading dynamic
+ * batch axis (dim -1, dim_param "N"), float32 for f32 and bool for bool;
+ * params that a node reads are initializers under their names, and other
+ * constants (computed from params and literals alone) are folded into
+ * initializers too. Opset 13. Without native, piecewise-linear primitives
+ * use their ReLU expansion (§10: no Max, Min, Abs, Clip, MaxPool, TopK,
+ * ReduceMax or ReduceMin nodes); with native, ONNX's own operators.
+ * Indexing, slicing and element assignment are exact selections (Gather
+ * with constant indices, Concat), never masks.
+ *
+ * dir is what a `weights "FILE"` line is relative to, as for gb_ast_run.
+ * The program is checked first (gb_ast_check). On success *out is a new,
+ * prepared model (sessions can run it; gb_model_save writes it) that the
+ * caller frees with gb_model_free; on failure *out is NULL.
+ *
+ * Errors: "FILE:LINE:COL: MESSAGE" with GB_STATUS_BAD_FILE for anything the
+ * program or its files cause (static errors, a missing side-car, `step`
+ * without width= in ReLU mode, a program without inputs);
+ * GB_STATUS_UNSUPPORTED for what a network cannot express here (a conv2d
+ * kernel that depends on the inputs, an array that with the batch axis has
+ * more than GB_MAX_DIMS axes, an operator the engine lacks); NOMEM. */
+gb_status gb_ast_compile(const gb_ast *ast, const char *dir, bool native, gb_model **out, gb_error *err);
+
 /* The program's inputs: how many, and the index-th input statement
  * (u.decl.name, u.decl.type), or NULL. */
 int gb_ast_input_count(const gb_ast *ast);

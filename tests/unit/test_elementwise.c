@@ -444,6 +444,169 @@ Test(elementwise, comparisons_give_bool)
 	gb_tensor_free(q);
 }
 
+Test(elementwise, or_equal_comparisons_give_bool)
+{
+	int64_t d23[2] = {2, 3}, d3[1] = {3};
+	gb_tensor *a = tu_tensor(F32, 2, d23, (float[]){1, 2, 3, 3, NAN, 1});
+	gb_tensor *b = tu_tensor(F32, 1, d3, (float[]){2, 2, 2});
+	gb_tensor *ai = tu_tensor(I64, 2, d23, (int64_t[]){1, 2, 3, 3, 0, 1});
+	gb_tensor *bi = tu_tensor(I64, 1, d3, (int64_t[]){2, 2, 2});
+	const gb_tensor *inf[2] = {a, b}, *ini[2] = {ai, bi};
+	const char *ops[2] = {"GreaterOrEqual", "LessOrEqual"};
+	/* NaN compares false both ways; the int64 tensor holds 0 there. */
+	uint8_t want[2][2][6] = {{{0, 1, 1, 1, 0, 0}, {0, 1, 1, 1, 0, 0}}, {{1, 1, 0, 0, 0, 1}, {1, 1, 0, 0, 1, 1}}};
+	for (int o = 0; o < 2; o++)
+		for (int t = 0; t < 2; t++) {
+			gb_tensor *y = run_ok(ops[o], 2, t ? ini : inf, NULL, 0);
+			cr_assert_eq(y->dtype, BOOL, "%s", ops[o]);
+			assert_shape(y, &(shape){2, {2, 3}});
+			cr_assert_eq(memcmp(y->data, want[o][t], 6), 0, "%s on %s", ops[o], t ? "int64" : "float32");
+			gb_tensor_free(y);
+		}
+	gb_tensor_free(a);
+	gb_tensor_free(b);
+	gb_tensor_free(ai);
+	gb_tensor_free(bi);
+}
+
+Test(elementwise, logical_ops_on_bool)
+{
+	int64_t d21[2] = {2, 1}, d12[2] = {1, 2};
+	gb_tensor *p = tu_tensor(BOOL, 2, d21, (uint8_t[]){0, 1});
+	gb_tensor *q = tu_tensor(BOOL, 2, d12, (uint8_t[]){0, 1});
+	const gb_tensor *ins[2] = {p, q};
+	/* (2,1) against (1,2): the whole truth table, row p, column q. */
+	struct {
+		const char *op;
+		uint8_t want[4];
+	} cases[] = {{"And", {0, 0, 0, 1}}, {"Or", {0, 1, 1, 1}}, {"Xor", {0, 1, 1, 0}}};
+	for (int c = 0; c < 3; c++) {
+		gb_tensor *y = run_ok(cases[c].op, 2, ins, NULL, 0);
+		cr_assert_eq(y->dtype, BOOL);
+		assert_shape(y, &(shape){2, {2, 2}});
+		cr_assert_eq(memcmp(y->data, cases[c].want, 4), 0, "%s", cases[c].op);
+		gb_tensor_free(y);
+	}
+	gb_tensor *y = run_ok("Not", 1, ins, NULL, 0);
+	cr_assert_eq(y->dtype, BOOL);
+	assert_shape(y, &(shape){2, {2, 1}});
+	cr_assert_eq(memcmp(y->data, (uint8_t[]){1, 0}, 2), 0);
+	gb_tensor_free(y);
+	/* Opset 1: And broadcasts only with broadcast=1. */
+	gb_error err = {0};
+	int64_t d4[1] = {4}, d1[1] = {1};
+	gb_tensor *r = tu_tensor(BOOL, 1, d4, (uint8_t[]){0, 1, 1, 0}), *one = tu_tensor(BOOL, 1, d1, (uint8_t[]){1});
+	const gb_tensor *legacy[2] = {r, one};
+	cr_assert_eq(run_op(1, "Or", 2, legacy, NULL, 0, &y, &err), GB_STATUS_BAD_FILE);
+	gb_attr bc = attr_i("broadcast", 1);
+	cr_assert_eq(run_op(1, "And", 2, legacy, &bc, 1, &y, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(memcmp(y->data, (uint8_t[]){0, 1, 1, 0}, 4), 0);
+	gb_tensor_free(y);
+	gb_tensor_free(p);
+	gb_tensor_free(q);
+	gb_tensor_free(r);
+	gb_tensor_free(one);
+}
+
+/* Cast of n values of dtype `from` to ONNX type `to`; *out caller-freed. */
+static gb_status cast_run(gb_dtype from, int64_t n, const void *vals, int64_t to, gb_tensor **out, gb_error *err)
+{
+	int64_t dims[1] = {n};
+	gb_tensor *t = tu_tensor(from, 1, dims, vals);
+	const gb_tensor *ins[1] = {t};
+	gb_attr a = attr_i("to", to);
+	gb_status st = run_op(13, "Cast", 1, ins, &a, 1, out, err);
+	gb_tensor_free(t);
+	return st;
+}
+
+Test(elementwise, cast_between_float_int64_bool)
+{
+	enum { ONNX_FLOAT = 1, ONNX_INT64 = 7, ONNX_BOOL = 9, ONNX_DOUBLE = 11 };
+	const float f[6] = {-2.7f, -0.0f, 0.5f, 2.7f, NAN, 3e9f};
+	const int64_t i[4] = {-3, 0, 1, (int64_t)1 << 40};
+	const uint8_t b[2] = {0, 1};
+	gb_error err = {0};
+	gb_tensor *y;
+	/* float32 -> *: truncation toward zero; NaN is true as a bool. */
+	cr_assert_eq(cast_run(F32, 4, f, ONNX_INT64, &y, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(y->dtype, I64);
+	cr_assert_eq(memcmp(y->data, (int64_t[]){-2, 0, 0, 2}, 4 * sizeof(int64_t)), 0);
+	gb_tensor_free(y);
+	int64_t big[1] = {0};
+	cr_assert_eq(cast_run(F32, 1, f + 5, ONNX_INT64, &y, &err), GB_OK, "%s", err.msg);
+	memcpy(big, y->data, sizeof big);
+	cr_assert_eq(big[0], 3000000000LL);
+	gb_tensor_free(y);
+	cr_assert_eq(cast_run(F32, 5, f, ONNX_BOOL, &y, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(y->dtype, BOOL);
+	cr_assert_eq(memcmp(y->data, (uint8_t[]){1, 0, 1, 1, 1}, 5), 0);
+	gb_tensor_free(y);
+	cr_assert_eq(cast_run(F32, 6, f, ONNX_FLOAT, &y, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(memcmp(y->data, f, sizeof f), 0); /* bit for bit: -0 and NaN too */
+	gb_tensor_free(y);
+	/* int64 -> *. */
+	cr_assert_eq(cast_run(I64, 4, i, ONNX_FLOAT, &y, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(y->dtype, F32);
+	cr_assert_eq(tu_close(y->data, (float[]){-3, 0, 1, 1099511627776.0f}, 4, 0, 0), 0);
+	gb_tensor_free(y);
+	cr_assert_eq(cast_run(I64, 4, i, ONNX_BOOL, &y, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(memcmp(y->data, (uint8_t[]){1, 0, 1, 1}, 4), 0);
+	gb_tensor_free(y);
+	cr_assert_eq(cast_run(I64, 4, i, ONNX_INT64, &y, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(memcmp(y->data, i, sizeof i), 0);
+	gb_tensor_free(y);
+	/* bool -> *. */
+	cr_assert_eq(cast_run(BOOL, 2, b, ONNX_FLOAT, &y, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(tu_close(y->data, (float[]){0, 1}, 2, 0, 0), 0);
+	gb_tensor_free(y);
+	cr_assert_eq(cast_run(BOOL, 2, b, ONNX_INT64, &y, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(memcmp(y->data, (int64_t[]){0, 1}, 2 * sizeof(int64_t)), 0);
+	gb_tensor_free(y);
+	cr_assert_eq(cast_run(BOOL, 2, b, ONNX_BOOL, &y, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(memcmp(y->data, b, 2), 0);
+	gb_tensor_free(y);
+	/* Cast-1 names the type. */
+	int64_t d2[1] = {2};
+	gb_tensor *t = tu_tensor(F32, 1, d2, (float[]){-1.5f, 7.9f});
+	const gb_tensor *ins[2] = {t, NULL};
+	gb_attr named = attr_s("to", "INT64");
+	cr_assert_eq(run_op(1, "Cast", 1, ins, &named, 1, &y, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(memcmp(y->data, (int64_t[]){-1, 7}, 2 * sizeof(int64_t)), 0);
+	gb_tensor_free(y);
+	/* CastLike takes the dtype of its second input. */
+	gb_tensor *like = tu_tensor(BOOL, 1, d2, (uint8_t[]){0, 0});
+	ins[1] = like;
+	cr_assert_eq(run_op(15, "CastLike", 2, ins, NULL, 0, &y, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(y->dtype, BOOL);
+	cr_assert_eq(memcmp(y->data, (uint8_t[]){1, 1}, 2), 0);
+	gb_tensor_free(y);
+	gb_tensor_free(like);
+	/* Refusals: a NaN or out-of-range value to int64, other target types,
+	 * other source dtypes; malformed `to`. */
+	cr_assert_eq(cast_run(F32, 5, f, ONNX_INT64, &y, &err), GB_STATUS_UNSUPPORTED);
+	cr_assert(strstr(err.msg, "element 4 is nan") != NULL, "%s", err.msg);
+	float huge[1] = {1e19f};
+	cr_assert_eq(cast_run(F32, 1, huge, ONNX_INT64, &y, &err), GB_STATUS_UNSUPPORTED);
+	cr_assert_eq(cast_run(F32, 2, f, ONNX_DOUBLE, &y, &err), GB_STATUS_UNSUPPORTED);
+	cr_assert(strstr(err.msg, "DOUBLE") != NULL && strstr(err.msg, "Cast") != NULL, "%s", err.msg);
+	cr_assert_eq(cast_run(F32, 2, f, 6, &y, &err), GB_STATUS_UNSUPPORTED); /* INT32 */
+	cr_assert_eq(cast_run(F32, 2, f, 99, &y, &err), GB_STATUS_BAD_FILE);
+	cr_assert_eq(cast_run(F32, 2, f, 0, &y, &err), GB_STATUS_BAD_FILE);
+	cr_assert_eq(cast_run(GB_DTYPE_F64, 1, (double[]){1.0}, ONNX_FLOAT, &y, &err), GB_STATUS_UNSUPPORTED);
+	cr_assert(strstr(err.msg, "float64") != NULL, "%s", err.msg);
+	cr_assert_eq(cast_run(GB_DTYPE_I32, 1, (int32_t[]){1}, ONNX_FLOAT, &y, &err), GB_STATUS_UNSUPPORTED);
+	cr_assert_eq(run_op(13, "Cast", 1, ins, NULL, 0, &y, &err), GB_STATUS_BAD_FILE);
+	cr_assert(strstr(err.msg, "'to'") != NULL, "%s", err.msg);
+	named = attr_s("to", "FLOAT32");
+	cr_assert_eq(run_op(1, "Cast", 1, ins, &named, 1, &y, &err), GB_STATUS_BAD_FILE);
+	gb_tensor *like64 = tu_tensor(GB_DTYPE_F64, 1, d2, (double[]){0, 0});
+	ins[1] = like64;
+	cr_assert_eq(run_op(15, "CastLike", 2, ins, NULL, 0, &y, &err), GB_STATUS_UNSUPPORTED);
+	gb_tensor_free(like64);
+	gb_tensor_free(t);
+}
+
 Test(elementwise, where_broadcasts_three_ways)
 {
 	int64_t d21[2] = {2, 1}, d13[2] = {1, 3};
@@ -717,7 +880,9 @@ Test(elementwise, unsupported_dtypes)
 		{"Add", 2, {i32, i32}},    {"Mul", 2, {f64, f64}},     {"Relu", 1, {i64}},   {"Exp", 1, {i64}},
 		{"Sqrt", 1, {f64}},        {"Mean", 2, {i64, i64}},    {"Sum", 2, {b8, b8}}, {"Greater", 2, {b8, b8}},
 		{"Pow", 2, {i64, i64}},    {"Where", 3, {b8, i32, i32}}, {"Clip", 1, {b8}},  {"Neg", 1, {i32}},
-		{"PRelu", 2, {i64, i64}},  {"Max", 2, {b8, b8}},
+		{"PRelu", 2, {i64, i64}},  {"Max", 2, {b8, b8}},     {"And", 2, {i64, i64}}, {"Or", 2, {f64, f64}},
+		{"Xor", 2, {i32, i32}},    {"Not", 1, {i64}},          {"GreaterOrEqual", 2, {b8, b8}},
+		{"LessOrEqual", 2, {i32, i32}},
 	};
 	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
 		gb_error err = {0};
@@ -969,6 +1134,60 @@ static float *grad_of_input(int64_t opset, const char *op, int n_in, const gb_te
 	gb_session_free(s);
 	gb_model_free(m);
 	return copy;
+}
+
+/* x -> Cast(to=mid) -> Cast(to=FLOAT) -> y, x float32 (3). */
+static gb_model *cast_chain(int64_t mid, gb_error *err)
+{
+	gb_model *m = NULL;
+	if (gb_model_new_empty("cast.onnx", &m, err) != GB_OK)
+		return NULL;
+	int64_t d3[1] = {3};
+	int v = gb_model_add_value(m, "x", F32, 1, d3);
+	int h = gb_model_add_value(m, "h", F32, -1, NULL);
+	int y = gb_model_add_value(m, "y", F32, 1, d3);
+	int n0 = gb_model_add_node(m, "to_mid", "Cast", "", 1, &v, 1, &h);
+	int n1 = gb_model_add_node(m, "to_float", "Cast", "", 1, &h, 1, &y);
+	gb_attr a_mid = attr_i("to", mid), a_float = attr_i("to", 1);
+	if (gb_node_add_attr(m, &m->nodes[n0], &a_mid, err) != GB_OK ||
+	    gb_node_add_attr(m, &m->nodes[n1], &a_float, err) != GB_OK ||
+	    gb_model_set_io(m, 1, &v, 1, &y, err) != GB_OK || gb_model_prepare(m, err) != GB_OK) {
+		gb_model_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+Test(elementwise, gradcheck_cast)
+{
+	/* float32 -> float32 passes the gradient through (checked by finite
+	 * differences); through int64 or bool it is zero, and so are the finite
+	 * differences away from integers and from 0. */
+	int64_t d3[1] = {3};
+	gb_tensor *x = tu_tensor(F32, 1, d3, (float[]){0.4f, -1.3f, 2.6f});
+	gb_tensor *ins[1] = {x};
+	gb_attr a = attr_i("to", 1);
+	cr_assert_eq(gradcheck(13, "Cast", 1, ins, NULL, &a, 1), 0);
+	const int64_t mids[3] = {1, 7, 9};
+	for (int k = 0; k < 3; k++) {
+		gb_error err = {0};
+		gb_model *m = cast_chain(mids[k], &err);
+		cr_assert_not_null(m, "%s", err.msg);
+		cr_assert_eq(tu_gradcheck(m, 1, ins, NULL, 1e-3, 1e-6, 1e-3), 0, "through type %lld", (long long)mids[k]);
+		gb_session *s;
+		cr_assert_eq(gb_session_new(m, &s, &err), GB_OK);
+		cr_assert_eq(gb_session_set_input(s, 0, x, &err), GB_OK);
+		cr_assert_eq(gb_session_forward(s, &err), GB_OK, "%s", err.msg);
+		cr_assert_eq(gb_session_backward(s, NULL, &err), GB_OK, "%s", err.msg);
+		const gb_tensor *g = gb_session_input_grad(s, 0);
+		float want = mids[k] == 1 ? 1.0f : 0.0f;
+		for (int i = 0; i < 3; i++)
+			cr_assert(!g || ((float *)g->data)[i] == want, "type %lld [%d]", (long long)mids[k], i);
+		cr_assert(g || want == 0.0f);
+		gb_session_free(s);
+		gb_model_free(m);
+	}
+	gb_tensor_free(x);
 }
 
 Test(elementwise, kinks_follow_pytorch)

@@ -1,9 +1,10 @@
 /*
- * test_reduce.c — ReduceSum, ReduceMean, ReduceMax (float32 and int64) and
- * ArgMax against a naive reference over a table of axes / keepdims / opset
- * combinations (axes as attribute and as input, negative, non-adjacent,
- * empty, noop_with_empty_axes); gradient checks; empty sets; ties and NaN;
- * bad and unsupported attributes.
+ * test_reduce.c — ReduceSum, ReduceMean, ReduceMax, ReduceMin (float32 and
+ * int64) and ArgMax against a naive reference over a table of axes /
+ * keepdims / opset combinations (axes as attribute and as input, negative,
+ * non-adjacent, empty, noop_with_empty_axes); gradient checks; empty sets;
+ * ties and NaN; bad and unsupported attributes. TopK against a naive
+ * selection (ties, NaN, both K forms), its gradient and its errors.
  */
 #include <criterion/criterion.h>
 
@@ -82,9 +83,9 @@ static void ref_reduce(const red_case *c, const gb_tensor *x, double *y, int64_t
 		if (!red[d] || c->keepdims)
 			out_dims[(*out_ndim)++] = red[d] ? 1 : c->dims[d];
 	}
-	int is_max = strcmp(c->op, "ReduceMax") == 0;
+	int is_max = strcmp(c->op, "ReduceMax") == 0, is_min = strcmp(c->op, "ReduceMin") == 0;
 	for (int64_t o = 0; o < *out_n; o++)
-		y[o] = is_max ? -INFINITY : 0.0;
+		y[o] = is_max ? -INFINITY : is_min ? INFINITY : 0.0;
 	for (int64_t i = 0; i < gb_tensor_numel(x); i++) {
 		int64_t rem = i, o = 0, mul = 1;
 		for (int d = c->ndim - 1; d >= 0; d--) {
@@ -96,7 +97,7 @@ static void ref_reduce(const red_case *c, const gb_tensor *x, double *y, int64_t
 			}
 		}
 		double v = x->dtype == GB_DTYPE_F32 ? ((float *)x->data)[i] : (double)((int64_t *)x->data)[i];
-		y[o] = is_max ? fmax(y[o], v) : y[o] + v;
+		y[o] = is_max ? fmax(y[o], v) : is_min ? fmin(y[o], v) : y[o] + v;
 	}
 	if (strcmp(c->op, "ReduceMean") == 0)
 		for (int64_t o = 0; o < *out_n; o++)
@@ -150,6 +151,15 @@ static const red_case cases[] = {
 	{"ReduceMax", 18, 4, {2, 3, 1, 4}, 2, {1, 3}, 2, 0, 0},
 	{"ReduceMax", 18, 2, {3, 4}, 0, {0}, 1, 1, 1},
 	{"ReduceMax", 20, 1, {9}, 1, {0}, 1, 0, 0},            /* to a scalar */
+	{"ReduceMin", 11, 3, {2, 3, 4}, 1, {0}, 0, 1, 0},
+	{"ReduceMin", 13, 3, {2, 3, 4}, 1, {-1}, 0, 0, 0},
+	{"ReduceMin", 13, 3, {2, 3, 4}, -1, {0}, 0, 1, 0},     /* no axes: everything */
+	{"ReduceMin", 18, 3, {2, 3, 4}, 2, {2, 0}, 1, 1, 0},
+	{"ReduceMin", 18, 3, {2, 3, 4}, -1, {0}, 0, 0, 0},
+	{"ReduceMin", 18, 4, {2, 3, 1, 4}, 2, {1, 3}, 2, 0, 0},
+	{"ReduceMin", 18, 2, {3, 4}, 0, {0}, 1, 1, 1},
+	{"ReduceMin", 18, 2, {3, 4}, 0, {0}, 1, 0, 0},        /* empty axes input: everything */
+	{"ReduceMin", 0, 1, {9}, 1, {0}, 1, 0, 0},             /* to a scalar */
 };
 /* clang-format on */
 #define N_CASES ((int)(sizeof cases / sizeof cases[0]))
@@ -203,22 +213,23 @@ Test(reduce, float_forward_and_gradients)
 		check_case(ci, GB_DTYPE_F32);
 }
 
-Test(reduce, int64_sum_and_max)
+Test(reduce, int64_sum_max_and_min)
 {
 	for (int ci = 0; ci < N_CASES; ci++)
 		if (strcmp(cases[ci].op, "ReduceMean") != 0)
 			check_case(ci, GB_DTYPE_I64);
 }
 
-/* Gradient of ReduceMax over axis `axis` of x (2x3) seeded with seed_vals. */
-static void max_tie_grad(const float *xv, int64_t axis, const float *seed_vals, const float *want)
+/* Gradient of op (ReduceMax/ReduceMin) over axis `axis` of x (2x3) seeded with seed_vals. */
+static void extremum_tie_grad(const char *op, const float *xv, int64_t axis, const float *seed_vals,
+                              const float *want)
 {
 	int64_t dims[2] = {2, 3};
 	gb_tensor *ins[1] = {tu_tensor(GB_DTYPE_F32, 2, dims, xv)};
 	int64_t axes[1] = {axis};
 	gb_attr a[1] = {attr_ints("axes", 1, axes)};
 	gb_error err = {0};
-	gb_model *m = tu_single_opset(13, "ReduceMax", 1, (const gb_tensor *const *)ins, NULL, 1, a, 1, &err);
+	gb_model *m = tu_single_opset(13, op, 1, (const gb_tensor *const *)ins, NULL, 1, a, 1, &err);
 	cr_assert_not_null(m, "%s", err.msg);
 	gb_session *s = NULL;
 	cr_assert_eq(gb_session_new(m, &s, &err), GB_OK);
@@ -228,7 +239,7 @@ static void max_tie_grad(const float *xv, int64_t axis, const float *seed_vals, 
 	gb_tensor *seed = tu_tensor(GB_DTYPE_F32, 2, ydims, seed_vals);
 	const gb_tensor *seeds[1] = {seed};
 	cr_assert_eq(gb_session_backward(s, seeds, &err), GB_OK, "%s", err.msg);
-	cr_assert_eq(tu_close(gb_session_input_grad(s, 0)->data, want, 6, 0, 0), 0, "axis %lld", (long long)axis);
+	cr_assert_eq(tu_close(gb_session_input_grad(s, 0)->data, want, 6, 0, 0), 0, "%s axis %lld", op, (long long)axis);
 	gb_tensor_free(seed);
 	gb_session_free(s);
 	gb_tensor_free(ins[0]);
@@ -238,15 +249,22 @@ static void max_tie_grad(const float *xv, int64_t axis, const float *seed_vals, 
 Test(reduce, max_backward_takes_first_of_ties)
 {
 	/* Reducing the innermost axis, then the outer one (a kept inner run). */
-	max_tie_grad((float[]){1, 4, 4, 2, 2, 0}, 1, (float[]){3, 5}, (float[]){0, 3, 0, 5, 0, 0});
-	max_tie_grad((float[]){1, 4, 7, 1, 4, 7}, 0, (float[]){3, 5, 6}, (float[]){3, 5, 6, 0, 0, 0});
+	extremum_tie_grad("ReduceMax", (float[]){1, 4, 4, 2, 2, 0}, 1, (float[]){3, 5}, (float[]){0, 3, 0, 5, 0, 0});
+	extremum_tie_grad("ReduceMax", (float[]){1, 4, 7, 1, 4, 7}, 0, (float[]){3, 5, 6}, (float[]){3, 5, 6, 0, 0, 0});
+}
+
+Test(reduce, min_backward_takes_first_of_ties)
+{
+	extremum_tie_grad("ReduceMin", (float[]){5, 1, 1, 0, 2, 0}, 1, (float[]){3, 5}, (float[]){0, 3, 0, 5, 0, 0});
+	extremum_tie_grad("ReduceMin", (float[]){1, 4, 7, 1, 4, 7}, 0, (float[]){3, 5, 6}, (float[]){3, 5, 6, 0, 0, 0});
+	extremum_tie_grad("ReduceMin", (float[]){1, 4, 7, 0, 9, 7}, 0, (float[]){3, 5, 6}, (float[]){0, 5, 6, 3, 0, 0});
 }
 
 Test(reduce, empty_sets)
 {
 	int64_t dims[3] = {2, 0, 4}, axes[1] = {1};
-	const char *ops[3] = {"ReduceSum", "ReduceMean", "ReduceMax"};
-	for (int oi = 0; oi < 3; oi++) {
+	const char *ops[4] = {"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin"};
+	for (int oi = 0; oi < 4; oi++) {
 		gb_tensor *ins[1] = {tu_tensor(GB_DTYPE_F32, 3, dims, NULL)};
 		gb_attr a[1] = {attr_ints("axes", 1, axes)};
 		gb_error err = {0};
@@ -260,8 +278,10 @@ Test(reduce, empty_sets)
 				cr_assert_eq(v, 0.0f);
 			else if (oi == 1)
 				cr_assert(isnan(v));
-			else
+			else if (oi == 2)
 				cr_assert(isinf(v) && v < 0);
+			else
+				cr_assert(isinf(v) && v > 0);
 		}
 		gb_tensor_free(outs[0]);
 		gb_model_free(m);
@@ -331,8 +351,12 @@ Test(reduce, bad_and_unsupported)
 	cr_assert_eq(err.status, GB_STATUS_BAD_FILE);
 	cr_assert_null(tu_single_opset(13, "ReduceMean", 2, (const gb_tensor *const *)ins, NULL, 1, NULL, 0, &err));
 	cr_assert_eq(err.status, GB_STATUS_BAD_FILE);
+	cr_assert_null(tu_single_opset(17, "ReduceMin", 2, (const gb_tensor *const *)ins, NULL, 1, NULL, 0, &err));
+	cr_assert_eq(err.status, GB_STATUS_BAD_FILE);
 	a = attr_ints("axes", 1, one);
 	cr_assert_null(tu_single_opset(18, "ReduceMax", 2, (const gb_tensor *const *)ins, NULL, 1, &a, 1, &err));
+	cr_assert_eq(err.status, GB_STATUS_BAD_FILE);
+	cr_assert_null(tu_single_opset(18, "ReduceMin", 2, (const gb_tensor *const *)ins, NULL, 1, &a, 1, &err));
 	cr_assert_eq(err.status, GB_STATUS_BAD_FILE);
 	/* A float axes input. */
 	gb_tensor_free(ins[1]);
@@ -502,4 +526,306 @@ Test(reduce, max_propagates_nan)
 		gb_model_free(m);
 	}
 	gb_tensor_free(ins[0]);
+}
+
+Test(reduce, min_propagates_nan_and_int64_extremes)
+{
+	int64_t dims[2] = {2, 3};
+	gb_tensor *ins[1] = {tu_tensor(GB_DTYPE_F32, 2, dims, (float[]){1, NAN, 3, 4, -5, 6})};
+	for (int64_t axis = 0; axis < 2; axis++) {
+		int64_t axes[1] = {axis};
+		gb_attr a[1] = {attr_ints("axes", 1, axes)};
+		gb_error err = {0};
+		gb_model *m = tu_single_opset(13, "ReduceMin", 1, (const gb_tensor *const *)ins, NULL, 1, a, 1, &err);
+		gb_tensor *outs[1] = {0};
+		cr_assert_eq(tu_run(m, 1, (const gb_tensor *const *)ins, NULL, outs, &err), GB_OK, "%s", err.msg);
+		const float *y = outs[0]->data;
+		if (axis == 0)
+			cr_assert(y[0] == 1 && isnan(y[1]) && y[2] == 3);
+		else
+			cr_assert(isnan(y[0]) && y[1] == -5);
+		gb_tensor_free(outs[0]);
+		gb_model_free(m);
+	}
+	gb_tensor_free(ins[0]);
+	/* int64 at the ends of the range, and an empty set (INT64_MAX). */
+	ins[0] = tu_tensor(GB_DTYPE_I64, 2, dims, (int64_t[]){INT64_MAX, INT64_MIN, 0, 7, -7, INT64_MAX});
+	int64_t axes[1] = {1};
+	gb_attr a[2] = {attr_ints("axes", 1, axes), attr_int("keepdims", 0)};
+	gb_error err = {0};
+	gb_model *m = tu_single_opset(13, "ReduceMin", 1, (const gb_tensor *const *)ins, NULL, 1, a, 2, &err);
+	gb_tensor *outs[1] = {0};
+	cr_assert_eq(tu_run(m, 1, (const gb_tensor *const *)ins, NULL, outs, &err), GB_OK, "%s", err.msg);
+	cr_assert(((int64_t *)outs[0]->data)[0] == INT64_MIN && ((int64_t *)outs[0]->data)[1] == -7);
+	gb_tensor_free(outs[0]);
+	gb_model_free(m);
+	gb_tensor_free(ins[0]);
+	int64_t empty[2] = {2, 0};
+	ins[0] = tu_tensor(GB_DTYPE_I64, 2, empty, NULL);
+	m = tu_single_opset(13, "ReduceMin", 1, (const gb_tensor *const *)ins, NULL, 1, a, 2, &err);
+	cr_assert_eq(tu_run(m, 1, (const gb_tensor *const *)ins, NULL, outs, &err), GB_OK, "%s", err.msg);
+	cr_assert(outs[0]->ndim == 1 && outs[0]->dims[0] == 2);
+	cr_assert(((int64_t *)outs[0]->data)[0] == INT64_MAX && ((int64_t *)outs[0]->data)[1] == INT64_MAX);
+	gb_tensor_free(outs[0]);
+	gb_model_free(m);
+	gb_tensor_free(ins[0]);
+}
+
+/* ---- TopK ------------------------------------------------------------------------------ */
+
+/* Naive TopK of x (3-D float) along axis: K rounds of "the best not yet
+ * taken", the lower index winning ties. */
+static void ref_topk(const gb_tensor *x, int axis, int64_t K, int largest, float *vals, int64_t *idx)
+{
+	int64_t outer = 1, L = x->dims[axis], inner = 1;
+	for (int d = 0; d < x->ndim; d++) {
+		if (d < axis)
+			outer *= x->dims[d];
+		if (d > axis)
+			inner *= x->dims[d];
+	}
+	const float *xd = x->data;
+	int taken[64];
+	for (int64_t o = 0; o < outer; o++)
+		for (int64_t i = 0; i < inner; i++) {
+			memset(taken, 0, sizeof taken);
+			for (int64_t k = 0; k < K; k++) {
+				int64_t at = -1;
+				for (int64_t l = 0; l < L; l++) {
+					float v = xd[(o * L + l) * inner + i];
+					if (taken[l])
+						continue;
+					if (at < 0 || (largest ? v > xd[(o * L + at) * inner + i] : v < xd[(o * L + at) * inner + i]))
+						at = l;
+				}
+				taken[at] = 1;
+				idx[(o * K + k) * inner + i] = at;
+				vals[(o * K + k) * inner + i] = xd[(o * L + at) * inner + i];
+			}
+		}
+}
+
+/* A TopK model at opset 11 with K as an initializer (k_const) or a graph input. */
+static gb_model *topk_model(gb_tensor **ins, int64_t K, int k_const, const gb_attr *attrs, int n_attrs,
+                            int *consts, gb_error *err)
+{
+	int64_t one[1] = {1};
+	ins[1] = tu_tensor(GB_DTYPE_I64, 1, one, &K);
+	consts[0] = 0;
+	consts[1] = k_const;
+	return tu_single_opset(11, "TopK", 2, (const gb_tensor *const *)ins, consts, 2, attrs, n_attrs, err);
+}
+
+Test(topk, forward_table_with_ties_and_gradients)
+{
+	int64_t dims[3] = {3, 4, 5};
+	for (int axis = -1; axis < 3; axis++)
+		for (int largest = 0; largest < 2; largest++)
+			for (int64_t K = 0; K <= dims[axis < 0 ? 2 : axis]; K++) {
+				int ax = axis < 0 ? axis + 3 : axis;
+				/* Few distinct values: many ties. */
+				gb_tensor *ins[2] = {tu_tensor(GB_DTYPE_F32, 3, dims, NULL), NULL};
+				uint64_t state = (uint64_t)(ax * 31 + largest * 7 + K + 1);
+				for (int i = 0; i < 60; i++)
+					((float *)ins[0]->data)[i] = (float)(int)(tu_uniform(&state) * 4.0) - 1.5f;
+				gb_attr a[2] = {attr_int("axis", axis), attr_int("largest", largest)};
+				int consts[2];
+				gb_error err = {0};
+				gb_model *m = topk_model(ins, K, (int)(K & 1), a, 2, consts, &err);
+				cr_assert_not_null(m, "%s", err.msg);
+				gb_tensor *outs[2] = {0};
+				cr_assert_eq(tu_run(m, 2, (const gb_tensor *const *)ins, consts, outs, &err), GB_OK, "%s", err.msg);
+				cr_assert(outs[0]->dtype == GB_DTYPE_F32 && outs[1]->dtype == GB_DTYPE_I64);
+				for (int d = 0; d < 3; d++) {
+					cr_assert_eq(outs[0]->dims[d], d == ax ? K : dims[d]);
+					cr_assert_eq(outs[1]->dims[d], d == ax ? K : dims[d]);
+				}
+				float want_v[60];
+				int64_t want_i[60];
+				ref_topk(ins[0], ax, K, largest, want_v, want_i);
+				for (int64_t i = 0; i < gb_tensor_numel(outs[0]); i++) {
+					cr_assert_eq(((float *)outs[0]->data)[i], want_v[i], "axis %d largest %d K %lld [%lld]", axis,
+					             largest, (long long)K, (long long)i);
+					cr_assert_eq(((int64_t *)outs[1]->data)[i], want_i[i], "axis %d largest %d K %lld [%lld]", axis,
+					             largest, (long long)K, (long long)i);
+				}
+				gb_tensor_free(outs[0]);
+				gb_tensor_free(outs[1]);
+				gb_model_free(m);
+				/* The gradient, on distinct values (no ties to flip). */
+				gb_tensor_free(ins[0]);
+				ins[0] = distinct(3, dims, (uint64_t)K + 3);
+				gb_tensor_free(ins[1]);
+				m = topk_model(ins, K, (int)(K & 1), a, 2, consts, &err);
+				cr_assert_eq(tu_gradcheck(m, 2, ins, consts, 1e-3, 1e-3, 1e-2), 0, "axis %d largest %d K %lld", axis,
+				             largest, (long long)K);
+				gb_model_free(m);
+				gb_tensor_free(ins[0]);
+				gb_tensor_free(ins[1]);
+			}
+}
+
+Test(topk, onnx_examples_ties_and_nan)
+{
+	int64_t d34[2] = {3, 4}, d5[1] = {5}, d3[1] = {3};
+	gb_tensor *ins[2] = {tu_tensor(GB_DTYPE_F32, 2, d34, (float[]){0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}), NULL};
+	int consts[2];
+	gb_error err = {0};
+	gb_tensor *outs[2] = {0};
+	/* ONNX's top_k example (largest, axis 1, K 3) and top_k_smallest. */
+	gb_model *m = topk_model(ins, 3, 0, NULL, 0, consts, &err);
+	cr_assert_eq(tu_run(m, 2, (const gb_tensor *const *)ins, consts, outs, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(tu_close(outs[0]->data, (float[]){3, 2, 1, 7, 6, 5, 11, 10, 9}, 9, 0, 0), 0);
+	cr_assert_eq(memcmp(outs[1]->data, (int64_t[]){3, 2, 1, 3, 2, 1, 3, 2, 1}, 9 * sizeof(int64_t)), 0);
+	gb_tensor_free(outs[0]);
+	gb_tensor_free(outs[1]);
+	gb_model_free(m);
+	gb_tensor_free(ins[1]);
+	gb_attr smallest[2] = {attr_int("largest", 0), attr_int("sorted", 1)};
+	m = topk_model(ins, 3, 1, smallest, 2, consts, &err);
+	cr_assert_eq(tu_run(m, 2, (const gb_tensor *const *)ins, consts, outs, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(tu_close(outs[0]->data, (float[]){0, 1, 2, 4, 5, 6, 8, 9, 10}, 9, 0, 0), 0);
+	cr_assert_eq(memcmp(outs[1]->data, (int64_t[]){0, 1, 2, 0, 1, 2, 0, 1, 2}, 9 * sizeof(int64_t)), 0);
+	gb_tensor_free(outs[0]);
+	gb_tensor_free(outs[1]);
+	gb_model_free(m);
+	gb_tensor_free(ins[0]);
+	gb_tensor_free(ins[1]);
+	/* Ties: the lower index first, both ways. */
+	ins[0] = tu_tensor(GB_DTYPE_F32, 1, d5, (float[]){3, 1, 3, 2, 3});
+	m = topk_model(ins, 4, 0, NULL, 0, consts, &err);
+	cr_assert_eq(tu_run(m, 2, (const gb_tensor *const *)ins, consts, outs, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(tu_close(outs[0]->data, (float[]){3, 3, 3, 2}, 4, 0, 0), 0);
+	cr_assert_eq(memcmp(outs[1]->data, (int64_t[]){0, 2, 4, 3}, 4 * sizeof(int64_t)), 0);
+	gb_tensor_free(outs[0]);
+	gb_tensor_free(outs[1]);
+	gb_model_free(m);
+	gb_tensor_free(ins[1]);
+	m = topk_model(ins, 4, 0, smallest, 1, consts, &err);
+	cr_assert_eq(tu_run(m, 2, (const gb_tensor *const *)ins, consts, outs, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(tu_close(outs[0]->data, (float[]){1, 2, 3, 3}, 4, 0, 0), 0);
+	cr_assert_eq(memcmp(outs[1]->data, (int64_t[]){1, 3, 0, 2}, 4 * sizeof(int64_t)), 0);
+	gb_tensor_free(outs[0]);
+	gb_tensor_free(outs[1]);
+	gb_model_free(m);
+	gb_tensor_free(ins[0]);
+	gb_tensor_free(ins[1]);
+	/* NaN ranks above every number. */
+	ins[0] = tu_tensor(GB_DTYPE_F32, 1, d3, (float[]){1, NAN, 3});
+	m = topk_model(ins, 2, 0, NULL, 0, consts, &err);
+	cr_assert_eq(tu_run(m, 2, (const gb_tensor *const *)ins, consts, outs, &err), GB_OK, "%s", err.msg);
+	cr_assert(isnan(((float *)outs[0]->data)[0]) && ((float *)outs[0]->data)[1] == 3);
+	cr_assert_eq(memcmp(outs[1]->data, (int64_t[]){1, 2}, 2 * sizeof(int64_t)), 0);
+	gb_tensor_free(outs[0]);
+	gb_tensor_free(outs[1]);
+	gb_model_free(m);
+	gb_tensor_free(ins[1]);
+	m = topk_model(ins, 2, 0, smallest, 1, consts, &err);
+	cr_assert_eq(tu_run(m, 2, (const gb_tensor *const *)ins, consts, outs, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(tu_close(outs[0]->data, (float[]){1, 3}, 2, 0, 0), 0);
+	cr_assert_eq(memcmp(outs[1]->data, (int64_t[]){0, 2}, 2 * sizeof(int64_t)), 0);
+	gb_tensor_free(outs[0]);
+	gb_tensor_free(outs[1]);
+	gb_model_free(m);
+	gb_tensor_free(ins[0]);
+	gb_tensor_free(ins[1]);
+}
+
+Test(topk, backward_scatters_into_chosen_positions)
+{
+	int64_t d5[1] = {5}, d2[1] = {2};
+	gb_tensor *ins[2] = {tu_tensor(GB_DTYPE_F32, 1, d5, (float[]){3, 1, 3, 2, 3}), NULL};
+	int consts[2];
+	gb_error err = {0};
+	gb_model *m = topk_model(ins, 2, 1, NULL, 0, consts, &err);
+	cr_assert_not_null(m, "%s", err.msg);
+	gb_session *s = NULL;
+	cr_assert_eq(gb_session_new(m, &s, &err), GB_OK);
+	cr_assert_eq(gb_session_set_input(s, 0, ins[0], &err), GB_OK);
+	cr_assert_eq(gb_session_forward(s, &err), GB_OK, "%s", err.msg);
+	gb_tensor *seed = tu_tensor(GB_DTYPE_F32, 1, d2, (float[]){10, 20});
+	const gb_tensor *seeds[2] = {seed, NULL};
+	cr_assert_eq(gb_session_backward(s, seeds, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(tu_close(gb_session_input_grad(s, 0)->data, (float[]){10, 0, 20, 0, 0}, 5, 0, 0), 0);
+	gb_tensor_free(seed);
+	gb_session_free(s);
+	gb_model_free(m);
+	gb_tensor_free(ins[0]);
+	gb_tensor_free(ins[1]);
+}
+
+Test(topk, opset1_k_attribute)
+{
+	int64_t d23[2] = {2, 3};
+	gb_tensor *ins[1] = {tu_tensor(GB_DTYPE_F32, 2, d23, (float[]){5, 9, 7, 2, 0, 4})};
+	gb_attr a[2] = {attr_int("k", 2), attr_int("axis", 1)};
+	gb_error err = {0};
+	gb_model *m = tu_single_opset(9, "TopK", 1, (const gb_tensor *const *)ins, NULL, 2, a, 2, &err);
+	cr_assert_not_null(m, "%s", err.msg);
+	gb_tensor *outs[2] = {0};
+	cr_assert_eq(tu_run(m, 1, (const gb_tensor *const *)ins, NULL, outs, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(tu_close(outs[0]->data, (float[]){9, 7, 4, 2}, 4, 0, 0), 0);
+	cr_assert_eq(memcmp(outs[1]->data, (int64_t[]){1, 2, 2, 0}, 4 * sizeof(int64_t)), 0);
+	cr_assert_eq(tu_gradcheck(m, 1, ins, NULL, 1e-3, 1e-3, 1e-2), 0);
+	gb_tensor_free(outs[0]);
+	gb_tensor_free(outs[1]);
+	gb_model_free(m);
+	/* No k before opset 10. */
+	cr_assert_null(tu_single_opset(9, "TopK", 1, (const gb_tensor *const *)ins, NULL, 2, a + 1, 1, &err));
+	cr_assert_eq(err.status, GB_STATUS_BAD_FILE);
+	cr_assert(strstr(err.msg, "'k'") != NULL, "%s", err.msg);
+	gb_tensor_free(ins[0]);
+}
+
+Test(topk, bad_and_unsupported)
+{
+	int64_t d23[2] = {2, 3}, one[1] = {1}, two[1] = {2};
+	gb_tensor *ins[2] = {tu_random(2, d23, -1, 1, 1), NULL};
+	int consts[2];
+	gb_error err = {0};
+	gb_tensor *outs[2] = {0};
+	/* K beyond the axis, negative K. */
+	int64_t bad_k[2] = {4, -1};
+	for (int i = 0; i < 2; i++) {
+		gb_model *m = topk_model(ins, bad_k[i], 0, NULL, 0, consts, &err);
+		cr_assert_eq(tu_run(m, 2, (const gb_tensor *const *)ins, consts, outs, &err), GB_STATUS_BAD_FILE);
+		cr_assert(strstr(err.msg, "K is") != NULL, "%s", err.msg);
+		gb_model_free(m);
+		gb_tensor_free(ins[1]);
+	}
+	/* An axis out of range; largest not 0/1. */
+	gb_attr ax = attr_int("axis", 2);
+	gb_model *m = topk_model(ins, 1, 0, &ax, 1, consts, &err);
+	cr_assert_eq(tu_run(m, 2, (const gb_tensor *const *)ins, consts, outs, &err), GB_STATUS_BAD_FILE);
+	gb_model_free(m);
+	gb_tensor_free(ins[1]);
+	gb_attr lg = attr_int("largest", 2);
+	cr_assert_null(topk_model(ins, 1, 0, &lg, 1, consts, &err));
+	cr_assert_eq(err.status, GB_STATUS_BAD_FILE);
+	gb_tensor_free(ins[1]);
+	/* K with two values, K as float32. */
+	ins[1] = tu_tensor(GB_DTYPE_I64, 1, two, (int64_t[]){1, 1});
+	m = tu_single_opset(11, "TopK", 2, (const gb_tensor *const *)ins, NULL, 2, NULL, 0, &err);
+	cr_assert_eq(tu_run(m, 2, (const gb_tensor *const *)ins, NULL, outs, &err), GB_STATUS_BAD_FILE);
+	gb_model_free(m);
+	gb_tensor_free(ins[1]);
+	ins[1] = tu_tensor(GB_DTYPE_F32, 1, one, (float[]){1});
+	m = tu_single_opset(11, "TopK", 2, (const gb_tensor *const *)ins, NULL, 2, NULL, 0, &err);
+	cr_assert_eq(tu_run(m, 2, (const gb_tensor *const *)ins, NULL, outs, &err), GB_STATUS_BAD_FILE);
+	gb_model_free(m);
+	/* K as an input before opset 10; no K from opset 10 on. */
+	cr_assert_null(tu_single_opset(9, "TopK", 2, (const gb_tensor *const *)ins, NULL, 2, NULL, 0, &err));
+	cr_assert_eq(err.status, GB_STATUS_BAD_FILE);
+	cr_assert_null(tu_single_opset(10, "TopK", 1, (const gb_tensor *const *)ins, NULL, 2, NULL, 0, &err));
+	cr_assert_eq(err.status, GB_STATUS_BAD_FILE);
+	gb_tensor_free(ins[1]);
+	/* int64 data. */
+	gb_tensor_free(ins[0]);
+	ins[0] = tu_tensor(GB_DTYPE_I64, 2, d23, (int64_t[]){1, 2, 3, 4, 5, 6});
+	m = topk_model(ins, 1, 0, NULL, 0, consts, &err);
+	cr_assert_eq(tu_run(m, 2, (const gb_tensor *const *)ins, consts, outs, &err), GB_STATUS_UNSUPPORTED);
+	cr_assert(strstr(err.msg, "TopK") != NULL && strstr(err.msg, "int64") != NULL, "%s", err.msg);
+	gb_model_free(m);
+	gb_tensor_free(ins[0]);
+	gb_tensor_free(ins[1]);
 }

@@ -1,12 +1,14 @@
 /*
  * elementwise.c — the elementwise ONNX ops and their gradients:
  *
- *   binary      Add Sub Mul Div Pow PRelu, Equal Greater Less (bool out)
+ *   binary      Add Sub Mul Div Pow PRelu; Equal Greater Less GreaterOrEqual
+ *               LessOrEqual, And Or Xor (bool out)
  *   variadic    Sum Mean Max Min (1..N inputs)
  *   ternary     Where
  *   Clip        (attributes before opset 11, optional inputs from 11)
  *   unary       Sqrt Neg Abs Exp Log Erf Relu LeakyRelu Elu Selu Sigmoid
- *               Tanh Softplus Gelu
+ *               Tanh Softplus Gelu; Not (bool)
+ *   Cast        and CastLike, between float32, int64 and bool
  *
  * Every op broadcasts numpy-style through broadcast.h: the output is walked
  * in rows in which each input is contiguous or one constant, so same-shape,
@@ -18,9 +20,13 @@
  * Clip and the comparisons (integer arithmetic wraps like two's complement;
  * Div truncates toward zero as in C, ONNX's reference and onnxruntime, and
  * division by zero is an error); Where selects float32, int64 or bool; Equal
- * also compares bool. Pow takes a float32 base with a float32 or int64
- * exponent (|e| <= 2^24, exact in float32). Anything else is
- * GB_STATUS_UNSUPPORTED.
+ * also compares bool; And Or Xor Not take bool only. Pow takes a float32
+ * base with a float32 or int64 exponent (|e| <= 2^24, exact in float32).
+ * Cast converts float32 -> int64
+ * by truncation toward zero (a NaN or out-of-range value is refused: ONNX
+ * leaves it undefined), anything -> bool as "nonzero" (NaN is true),
+ * int64 -> float32 to nearest; `to` is the TensorProto type number (a type
+ * name in Cast-1). Anything else is GB_STATUS_UNSUPPORTED.
  *
  * Opset differences: before opset 7 Add/Sub/Mul/Div/Pow and the comparisons
  * broadcast only with broadcast=1 (B onto A, placed at `axis` or at the end)
@@ -36,9 +42,10 @@
  * result (PyTorch's maximum/minimum do so for two; this is the same rule for
  * N); Pow gives the base 0 where the exponent is 0 and the exponent
  * y * log(base) where base > 0, 0 elsewhere (PyTorch gives NaN for a
- * negative base); Where gives its condition nothing. A broadcast input
- * receives the sum of the gradient over the axes it was broadcast along,
- * accumulated in float64.
+ * negative base); Where gives its condition nothing; Cast passes the
+ * gradient through float32 -> float32 only (other casts are piecewise
+ * constant). A broadcast input receives the sum of the gradient over the
+ * axes it was broadcast along, accumulated in float64.
  *
  * Backward recomputes what it needs from the inputs instead of reading the
  * stored output: an intervention may have changed that output, and the
@@ -287,6 +294,13 @@ ROW_KERNEL(greater_f32, float, uint8_t, u > v)
 ROW_KERNEL(greater_i64, int64_t, uint8_t, u > v)
 ROW_KERNEL(less_f32, float, uint8_t, u < v)
 ROW_KERNEL(less_i64, int64_t, uint8_t, u < v)
+ROW_KERNEL(greater_equal_f32, float, uint8_t, u >= v)
+ROW_KERNEL(greater_equal_i64, int64_t, uint8_t, u >= v)
+ROW_KERNEL(less_equal_f32, float, uint8_t, u <= v)
+ROW_KERNEL(less_equal_i64, int64_t, uint8_t, u <= v)
+ROW_KERNEL(and_b8, uint8_t, uint8_t, (u != 0) & (v != 0))
+ROW_KERNEL(or_b8, uint8_t, uint8_t, (u != 0) | (v != 0))
+ROW_KERNEL(xor_b8, uint8_t, uint8_t, (u != 0) ^ (v != 0))
 
 GRAD_KERNELS(pass_grad, gy)
 GRAD_KERNELS(negate_grad, -gy)
@@ -345,7 +359,7 @@ static gb_status run_grad(gb_exec *x, const gb_node *node, const gb_bcast *p, in
 	return GB_OK;
 }
 
-/* ---- binary ops: Add Sub Mul Div Pow PRelu Equal Greater Less ---------------------- */
+/* ---- binary ops: Add Sub Mul Div Pow PRelu, comparisons, And Or Xor ----------------- */
 
 typedef struct binary_kind {
 	const char *name;
@@ -368,6 +382,11 @@ static const binary_kind binary_kinds[] = {
 	{"Equal", equal_f32, equal_i64, equal_b8, 1, 0, NULL, NULL, NULL, NULL},
 	{"Greater", greater_f32, greater_i64, NULL, 1, 0, NULL, NULL, NULL, NULL},
 	{"Less", less_f32, less_i64, NULL, 1, 0, NULL, NULL, NULL, NULL},
+	{"GreaterOrEqual", greater_equal_f32, greater_equal_i64, NULL, 1, 0, NULL, NULL, NULL, NULL},
+	{"LessOrEqual", less_equal_f32, less_equal_i64, NULL, 1, 0, NULL, NULL, NULL, NULL},
+	{"And", NULL, NULL, and_b8, 1, 0, NULL, NULL, NULL, NULL},
+	{"Or", NULL, NULL, or_b8, 1, 0, NULL, NULL, NULL, NULL},
+	{"Xor", NULL, NULL, xor_b8, 1, 0, NULL, NULL, NULL, NULL},
 };
 
 typedef struct binary_params {
@@ -1247,6 +1266,195 @@ static gb_status unary_backward(gb_exec *x, const gb_node *node, gb_error *err)
 	return GB_OK;
 }
 
+/* ---- Not, Cast, CastLike ---------------------------------------------------------------- */
+
+static gb_status not_forward(gb_exec *x, const gb_node *node, gb_error *err)
+{
+	const gb_tensor *t = gb_in(x, node, 0);
+	if (!t)
+		return missing_input(x, node, 0, err);
+	if (t->dtype != GB_DTYPE_BOOL)
+		return gb_dtype_unsupported(x, node, t, err);
+	gb_tensor *y = gb_out(x, node, 0, GB_DTYPE_BOOL, t->ndim, t->dims, err);
+	if (!y)
+		return alloc_failed(err);
+	const uint8_t *xs = t->data; // (n)
+	uint8_t *ys = y->data;       // (n)
+	for (int64_t i = 0; i < gb_numel(t); i++)
+		ys[i] = xs[i] == 0;
+	return GB_OK;
+}
+
+/* ONNX TensorProto.DataType names, for messages and Cast-1's string `to`. */
+static const char *const onnx_type_names[] = {
+	"UNDEFINED", "FLOAT",  "UINT8",  "INT8",      "UINT16",     "INT16",        "INT32",
+	"INT64",     "STRING", "BOOL",   "FLOAT16",   "DOUBLE",     "UINT32",       "UINT64",
+	"COMPLEX64", "COMPLEX128", "BFLOAT16", "FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2", "FLOAT8E5M2FNUZ",
+	"UINT4",     "INT4",
+};
+#define N_ONNX_TYPES ((int64_t)(sizeof onnx_type_names / sizeof onnx_type_names[0]))
+#define ONNX_FLOAT 1
+#define ONNX_INT64 7
+#define ONNX_BOOL 9
+
+typedef struct cast_params {
+	int like;    /* CastLike: the target is input 1's dtype */
+	gb_dtype to; /* Cast: the target */
+} cast_params;
+
+/* The dtypes Cast converts between. */
+static int castable(gb_dtype d)
+{
+	return d == GB_DTYPE_F32 || d == GB_DTYPE_I64 || d == GB_DTYPE_BOOL;
+}
+
+static gb_status cast_prepare(gb_model *m, gb_node *node, gb_error *err)
+{
+	cast_params *cp = gb_arena_calloc(&m->arena, 1, sizeof *cp);
+	if (!cp)
+		return gb_node_error(err, m, node, GB_STATUS_NOMEM, "out of memory");
+	node->params = cp;
+	if (strcmp(node->op_type, "CastLike") == 0) {
+		cp->like = 1;
+		return GB_OK;
+	}
+	const gb_attr *a = gb_node_attr(node, "to");
+	if (!a)
+		return gb_node_error(err, m, node, GB_STATUS_BAD_FILE, "attribute 'to' is required but missing");
+	int64_t to = -1;
+	if (a->type == GB_ATTR_INT) {
+		to = a->i;
+	} else if (a->type == GB_ATTR_STRING) { /* Cast-1 names the type */
+		for (int64_t k = 0; k < N_ONNX_TYPES; k++)
+			if (strcmp(a->s, onnx_type_names[k]) == 0)
+				to = k;
+		if (to < 0)
+			return gb_node_error(err, m, node, GB_STATUS_BAD_FILE, "attribute 'to' is '%s', not an ONNX type name",
+			                     a->s);
+	} else {
+		return gb_node_error(err, m, node, GB_STATUS_BAD_FILE, "attribute 'to' is neither an int nor a string");
+	}
+	switch (to) {
+	case ONNX_FLOAT: cp->to = GB_DTYPE_F32; break;
+	case ONNX_INT64: cp->to = GB_DTYPE_I64; break;
+	case ONNX_BOOL: cp->to = GB_DTYPE_BOOL; break;
+	default:
+		if (to <= 0 || to >= N_ONNX_TYPES)
+			return gb_node_error(err, m, node, GB_STATUS_BAD_FILE, "attribute 'to' is %lld, not an ONNX type",
+			                     (long long)to);
+		return gb_node_error(err, m, node, GB_STATUS_UNSUPPORTED,
+		                     "casts to %s (type %lld); glassbox casts only to FLOAT, INT64 and BOOL",
+		                     onnx_type_names[to], (long long)to);
+	}
+	return GB_OK;
+}
+
+/* The dtype the node casts to; UNSUPPORTED for CastLike onto another dtype. */
+static gb_status cast_target(gb_exec *x, const gb_node *node, gb_dtype *to, gb_error *err)
+{
+	const cast_params *cp = node->params;
+	if (!cp->like) {
+		*to = cp->to;
+		return GB_OK;
+	}
+	const gb_tensor *like = gb_in(x, node, 1);
+	if (!like)
+		return missing_input(x, node, 1, err);
+	if (!castable(like->dtype))
+		return gb_dtype_unsupported(x, node, like, err);
+	*to = like->dtype;
+	return GB_OK;
+}
+
+/* float32 -> int64 truncates toward zero; a NaN or a value outside int64's
+ * range has no defined result in ONNX, so it is refused. */
+static gb_status cast_f32_i64(gb_exec *x, const gb_node *node, const float *xs, int64_t n, int64_t *ys,
+                              gb_error *err)
+{
+	for (int64_t i = 0; i < n; i++) {
+		float v = xs[i];
+		if (!(v >= -9223372036854775808.0f && v < 9223372036854775808.0f))
+			return gb_node_error(err, gb_exec_model(x), node, GB_STATUS_UNSUPPORTED,
+			                     "element %lld is %g, which has no int64 value (ONNX leaves the result undefined)",
+			                     (long long)i, (double)v);
+		ys[i] = (int64_t)v;
+	}
+	return GB_OK;
+}
+
+static gb_status cast_forward(gb_exec *x, const gb_node *node, gb_error *err)
+{
+	const gb_tensor *t = gb_in(x, node, 0);
+	if (!t)
+		return missing_input(x, node, 0, err);
+	if (!castable(t->dtype))
+		return gb_dtype_unsupported(x, node, t, err);
+	gb_dtype to = GB_DTYPE_F32;
+	gb_status st = cast_target(x, node, &to, err);
+	if (st != GB_OK)
+		return st;
+	gb_tensor *y = gb_out(x, node, 0, to, t->ndim, t->dims, err);
+	if (!y)
+		return alloc_failed(err);
+	int64_t n = gb_numel(t);
+	if (t->dtype == to) {
+		memcpy(y->data, t->data, (size_t)n * gb_dtype_size(to));
+		return GB_OK;
+	}
+	const float *xf = t->data;
+	const int64_t *xi = t->data;
+	const uint8_t *xb = t->data;
+	float *yf = y->data;
+	int64_t *yi = y->data;
+	uint8_t *yb = y->data;
+	switch (t->dtype * GB_DTYPE_COUNT + to) {
+	case GB_DTYPE_F32 * GB_DTYPE_COUNT + GB_DTYPE_I64: return cast_f32_i64(x, node, xf, n, yi, err);
+	case GB_DTYPE_F32 * GB_DTYPE_COUNT + GB_DTYPE_BOOL: /* NaN is nonzero: true, as in numpy */
+		for (int64_t i = 0; i < n; i++)
+			yb[i] = xf[i] != 0.0f;
+		break;
+	case GB_DTYPE_I64 * GB_DTYPE_COUNT + GB_DTYPE_F32: /* rounds to nearest, ties to even */
+		for (int64_t i = 0; i < n; i++)
+			yf[i] = (float)xi[i];
+		break;
+	case GB_DTYPE_I64 * GB_DTYPE_COUNT + GB_DTYPE_BOOL:
+		for (int64_t i = 0; i < n; i++)
+			yb[i] = xi[i] != 0;
+		break;
+	case GB_DTYPE_BOOL * GB_DTYPE_COUNT + GB_DTYPE_F32:
+		for (int64_t i = 0; i < n; i++)
+			yf[i] = xb[i] ? 1.0f : 0.0f;
+		break;
+	case GB_DTYPE_BOOL * GB_DTYPE_COUNT + GB_DTYPE_I64:
+		for (int64_t i = 0; i < n; i++)
+			yi[i] = xb[i] ? 1 : 0;
+		break;
+	default: GB_ASSERT(!"unreachable cast");
+	}
+	return GB_OK;
+}
+
+/* Only float32 -> float32 (the identity) carries a gradient; a cast through
+ * int64 or bool is piecewise constant. */
+static gb_status cast_backward(gb_exec *x, const gb_node *node, gb_error *err)
+{
+	const gb_tensor *t = gb_in(x, node, 0), *g = gb_gout(x, node, 0);
+	if (!t || !g || t->dtype != GB_DTYPE_F32)
+		return GB_OK;
+	gb_dtype to = GB_DTYPE_F32;
+	gb_status st = cast_target(x, node, &to, err);
+	if (st != GB_OK)
+		return st;
+	gb_tensor *gx = gb_gin(x, node, 0);
+	if (to != GB_DTYPE_F32 || !gx)
+		return GB_OK;
+	const float *gy = g->data;
+	float *gd = gx->data;
+	for (int64_t i = 0; i < gb_numel(t); i++)
+		gd[i] += gy[i];
+	return GB_OK;
+}
+
 /* ---- the table --------------------------------------------------------------------------- */
 
 #define BINARY_OP(name) {name, 2, 2, 1, 1, binary_prepare, binary_forward, binary_backward}
@@ -1264,6 +1472,14 @@ const gb_op_def gb_ops_elementwise[] = {
 	COMPARE_OP("Equal"),
 	COMPARE_OP("Greater"),
 	COMPARE_OP("Less"),
+	COMPARE_OP("GreaterOrEqual"),
+	COMPARE_OP("LessOrEqual"),
+	COMPARE_OP("And"),
+	COMPARE_OP("Or"),
+	COMPARE_OP("Xor"),
+	{"Not", 1, 1, 1, 1, NULL, not_forward, NULL},
+	{"Cast", 1, 1, 1, 1, cast_prepare, cast_forward, cast_backward},
+	{"CastLike", 2, 2, 1, 1, cast_prepare, cast_forward, cast_backward},
 	VARIADIC_OP("Sum"),
 	VARIADIC_OP("Mean"),
 	VARIADIC_OP("Max"),

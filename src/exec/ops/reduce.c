@@ -1,28 +1,39 @@
 /*
- * reduce.c — reductions: ReduceSum, ReduceMean, ReduceMax (forward and
- * backward) and ArgMax (forward only: its output is int64).
+ * reduce.c — reductions: ReduceSum, ReduceMean, ReduceMax, ReduceMin
+ * (forward and backward), ArgMax (forward only: its output is int64) and
+ * TopK (its Values output differentiated).
  *
  * Axes come from the 'axes' attribute (ReduceSum before opset 13,
- * ReduceMean/ReduceMax before 18) or from the optional int64 second input
- * (from those opsets on; a file that gives both is refused). No axes, or an
- * empty list, reduces everything, unless noop_with_empty_axes = 1, which
- * makes the op the identity. keepdims (default 1) keeps reduced dims as 1s.
+ * ReduceMean/ReduceMax/ReduceMin before 18) or from the optional int64
+ * second input (from those opsets on; a file that gives both is refused).
+ * No axes, or an empty list, reduces everything, unless
+ * noop_with_empty_axes = 1, which makes the op the identity. keepdims
+ * (default 1) keeps reduced dims as 1s.
  *
  * The kernels view the input as groups of adjacent dims that are all reduced
  * or all kept (size-1 dims dropped), walk it once in memory order, and add
  * each contiguous run of the innermost group into the output: a reduced
  * innermost group folds into one output element, a kept one maps onto a
- * contiguous output row. Float sums accumulate in double. ReduceMax and
- * ArgMax take the first maximum in memory order (ArgMax the last with
- * select_last_index); a NaN counts as the maximum. Reducing an empty set
- * gives 0 (Sum), NaN (Mean), -inf or INT64_MIN (Max), as in ONNX.
+ * contiguous output row. Float sums accumulate in double. ReduceMax,
+ * ReduceMin and ArgMax take the first extremum in memory order (ArgMax the
+ * last with select_last_index); a NaN counts as the extremum. Reducing an
+ * empty set gives 0 (Sum), NaN (Mean), -inf or INT64_MIN (Max), +inf or
+ * INT64_MAX (Min), as in ONNX.
  *
- * ReduceSum, ReduceMax and ArgMax also run on int64 (sums wrap around, as
- * two's complement does); ReduceMean takes float32 only.
+ * ReduceSum, ReduceMax, ReduceMin and ArgMax also run on int64 (sums wrap
+ * around, as two's complement does); ReduceMean takes float32 only.
+ *
+ * TopK (float32) takes K as an int64 input from opset 10 and as the
+ * attribute k before; axis (default -1), largest (default 1). The output is
+ * always sorted (sorted = 0 leaves the order to the implementation); equal
+ * values come lower index first, as ONNX requires, and a NaN ranks above
+ * every number (as in PyTorch). Backward adds the Values gradient at the
+ * chosen positions; Indices carries none.
  *
  * m->opset 0 (a graph built in memory) means the newest semantics.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../ops.h"
@@ -43,7 +54,7 @@ static gb_status read_flag(const gb_model *m, const gb_node *node, const char *n
 
 /* ---- parameters ---------------------------------------------------------------------- */
 
-typedef enum reduce_kind { REDUCE_SUM, REDUCE_MEAN, REDUCE_MAX } reduce_kind;
+typedef enum reduce_kind { REDUCE_SUM, REDUCE_MEAN, REDUCE_MAX, REDUCE_MIN } reduce_kind;
 
 typedef struct reduce_params {
 	reduce_kind kind;
@@ -60,7 +71,8 @@ static gb_status reduce_prepare(gb_model *m, gb_node *node, gb_error *err)
 		return gb_node_error(err, m, node, GB_STATUS_NOMEM, "out of memory");
 	p->kind = strcmp(node->op_type, "ReduceSum") == 0    ? REDUCE_SUM
 	          : strcmp(node->op_type, "ReduceMean") == 0 ? REDUCE_MEAN
-	                                                     : REDUCE_MAX;
+	          : strcmp(node->op_type, "ReduceMax") == 0  ? REDUCE_MAX
+	                                                     : REDUCE_MIN;
 	gb_status st;
 	if ((st = read_flag(m, node, "keepdims", 1, &p->keepdims, err)) != GB_OK ||
 	    (st = read_flag(m, node, "noop_with_empty_axes", 0, &p->noop_with_empty_axes, err)) != GB_OK ||
@@ -229,77 +241,84 @@ static int has_nan(const float *x, int64_t n)
 	return nan;
 }
 
-/* best (out_numel, -inf on entry) = the maxima of a NaN-free x; plain
- * compares that compile to maxss/maxps. */
-static void max_values_f32(const reduce_layout *L, const float *x, float *best)
-{
-	int64_t run = L->size[L->groups - 1], idx[GB_MAX_DIMS] = {0}, o = 0;
-	int last_reduced = L->reduced[L->groups - 1];
-	for (int64_t base = 0; base < L->numel; base += run) {
-		const float *xr = x + base;
-		if (last_reduced) {
-			float b = best[o];
-			for (int64_t j = 0; j < run; j++)
-				b = xr[j] > b ? xr[j] : b;
-			best[o] = b;
-		} else {
-			float *br = best + o;
-			for (int64_t j = 0; j < run; j++)
-				br[j] = xr[j] > br[j] ? xr[j] : br[j];
-		}
-		reduce_advance(L, idx, &o);
+/* The kernels of ReduceMax (OP >) and ReduceMin (OP <):
+ *
+ *   NAME_values_f32  best (out_numel, -inf/+inf on entry) = the extrema of a
+ *                    NaN-free x; plain compares that compile to maxps/minps.
+ *   NAME_f32         best (out_numel) and arg (out_numel, -1 on entry): the
+ *                    first extremum in memory order; a NaN wins.
+ *   NAME_i64         best (out_numel, INT64_MIN/INT64_MAX on entry).
+ */
+#define EXTREMUM_KERNELS(NAME, OP)                                                                          \
+	static void NAME##_values_f32(const reduce_layout *L, const float *x, float *best)                     \
+	{                                                                                                      \
+		int64_t run = L->size[L->groups - 1], idx[GB_MAX_DIMS] = {0}, o = 0;                               \
+		int last_reduced = L->reduced[L->groups - 1];                                                      \
+		for (int64_t base = 0; base < L->numel; base += run) {                                             \
+			const float *xr = x + base;                                                                    \
+			if (last_reduced) {                                                                            \
+				float b = best[o];                                                                         \
+				for (int64_t j = 0; j < run; j++)                                                          \
+					b = xr[j] OP b ? xr[j] : b;                                                            \
+				best[o] = b;                                                                               \
+			} else {                                                                                       \
+				float *br = best + o;                                                                      \
+				for (int64_t j = 0; j < run; j++)                                                          \
+					br[j] = xr[j] OP br[j] ? xr[j] : br[j];                                                \
+			}                                                                                              \
+			reduce_advance(L, idx, &o);                                                                    \
+		}                                                                                                  \
+	}                                                                                                      \
+	static void NAME##_f32(const reduce_layout *L, const float *x, float *best, int64_t *arg)             \
+	{                                                                                                      \
+		int64_t run = L->size[L->groups - 1], idx[GB_MAX_DIMS] = {0}, o = 0;                               \
+		int last_reduced = L->reduced[L->groups - 1];                                                      \
+		for (int64_t base = 0; base < L->numel; base += run) {                                             \
+			const float *xr = x + base;                                                                    \
+			if (last_reduced) {                                                                            \
+				float b = best[o];                                                                         \
+				int64_t at = arg[o];                                                                       \
+				for (int64_t j = 0; j < run; j++)                                                          \
+					if (at < 0 || xr[j] OP b || (xr[j] != xr[j] && b == b)) {                              \
+						b = xr[j];                                                                         \
+						at = base + j;                                                                     \
+					}                                                                                      \
+				best[o] = b;                                                                               \
+				arg[o] = at;                                                                               \
+			} else {                                                                                       \
+				float *br = best + o;                                                                      \
+				int64_t *ar = arg + o;                                                                     \
+				for (int64_t j = 0; j < run; j++)                                                          \
+					if (ar[j] < 0 || xr[j] OP br[j] || (xr[j] != xr[j] && br[j] == br[j])) {               \
+						br[j] = xr[j];                                                                     \
+						ar[j] = base + j;                                                                  \
+					}                                                                                      \
+			}                                                                                              \
+			reduce_advance(L, idx, &o);                                                                    \
+		}                                                                                                  \
+	}                                                                                                      \
+	static void NAME##_i64(const reduce_layout *L, const int64_t *x, int64_t *best)                        \
+	{                                                                                                      \
+		int64_t run = L->size[L->groups - 1], idx[GB_MAX_DIMS] = {0}, o = 0;                               \
+		int last_reduced = L->reduced[L->groups - 1];                                                      \
+		for (int64_t base = 0; base < L->numel; base += run) {                                             \
+			const int64_t *xr = x + base;                                                                  \
+			if (last_reduced) {                                                                            \
+				int64_t b = best[o];                                                                       \
+				for (int64_t j = 0; j < run; j++)                                                          \
+					b = xr[j] OP b ? xr[j] : b;                                                            \
+				best[o] = b;                                                                               \
+			} else {                                                                                       \
+				int64_t *br = best + o;                                                                    \
+				for (int64_t j = 0; j < run; j++)                                                          \
+					br[j] = xr[j] OP br[j] ? xr[j] : br[j];                                                \
+			}                                                                                              \
+			reduce_advance(L, idx, &o);                                                                    \
+		}                                                                                                  \
 	}
-}
 
-/* best (out_numel) and arg (out_numel, -1 on entry): the first maximum. */
-static void max_f32(const reduce_layout *L, const float *x, float *best, int64_t *arg)
-{
-	int64_t run = L->size[L->groups - 1], idx[GB_MAX_DIMS] = {0}, o = 0;
-	int last_reduced = L->reduced[L->groups - 1];
-	for (int64_t base = 0; base < L->numel; base += run) {
-		const float *xr = x + base;
-		if (last_reduced) {
-			float b = best[o];
-			int64_t at = arg[o];
-			for (int64_t j = 0; j < run; j++)
-				if (at < 0 || xr[j] > b || (xr[j] != xr[j] && b == b)) {
-					b = xr[j];
-					at = base + j;
-				}
-			best[o] = b;
-			arg[o] = at;
-		} else {
-			float *br = best + o;
-			int64_t *ar = arg + o;
-			for (int64_t j = 0; j < run; j++)
-				if (ar[j] < 0 || xr[j] > br[j] || (xr[j] != xr[j] && br[j] == br[j])) {
-					br[j] = xr[j];
-					ar[j] = base + j;
-				}
-		}
-		reduce_advance(L, idx, &o);
-	}
-}
-
-static void max_i64(const reduce_layout *L, const int64_t *x, int64_t *best)
-{
-	int64_t run = L->size[L->groups - 1], idx[GB_MAX_DIMS] = {0}, o = 0;
-	int last_reduced = L->reduced[L->groups - 1];
-	for (int64_t base = 0; base < L->numel; base += run) {
-		const int64_t *xr = x + base;
-		if (last_reduced) {
-			int64_t b = best[o];
-			for (int64_t j = 0; j < run; j++)
-				b = xr[j] > b ? xr[j] : b;
-			best[o] = b;
-		} else {
-			int64_t *br = best + o;
-			for (int64_t j = 0; j < run; j++)
-				br[j] = xr[j] > br[j] ? xr[j] : br[j];
-		}
-		reduce_advance(L, idx, &o);
-	}
-}
+EXTREMUM_KERNELS(max, >)
+EXTREMUM_KERNELS(min, <)
 
 /* gx += gy spread back over the reduced elements, times scale. */
 static void spread_f32(const reduce_layout *L, const float *gy, float scale, float *gx)
@@ -321,7 +340,7 @@ static void spread_f32(const reduce_layout *L, const float *gy, float scale, flo
 	}
 }
 
-/* ---- ReduceSum / ReduceMean / ReduceMax ----------------------------------------------- */
+/* ---- ReduceSum / ReduceMean / ReduceMax / ReduceMin ----------------------------------------------- */
 
 static gb_status reduce_forward(gb_exec *x, const gb_node *node, gb_error *err)
 {
@@ -350,26 +369,28 @@ static gb_status reduce_forward(gb_exec *x, const gb_node *node, gb_error *err)
 			if (L.numel)
 				sum_i64(&L, X->data, (uint64_t *)yd);
 		} else {
+			int is_max = p->kind == REDUCE_MAX;
 			for (int64_t o = 0; o < n_out; o++)
-				yd[o] = INT64_MIN;
+				yd[o] = is_max ? INT64_MIN : INT64_MAX;
 			if (L.numel)
-				max_i64(&L, X->data, yd);
+				(is_max ? max_i64 : min_i64)(&L, X->data, yd);
 		}
 		return GB_OK;
 	}
 	float *yd = Y->data; // (out_numel)
-	if (p->kind == REDUCE_MAX) {
+	if (p->kind == REDUCE_MAX || p->kind == REDUCE_MIN) {
+		int is_max = p->kind == REDUCE_MAX;
 		int64_t *arg = gb_scratch(x, (size_t)(n_out ? n_out : 1) * sizeof *arg); // (out_numel)
 		if (!arg)
 			return gb_node_nomem(x, node, err);
 		for (int64_t o = 0; o < n_out; o++) {
-			yd[o] = -INFINITY;
+			yd[o] = is_max ? -INFINITY : INFINITY;
 			arg[o] = -1;
 		}
 		if (L.numel && has_nan(X->data, L.numel))
-			max_f32(&L, X->data, yd, arg);
+			(is_max ? max_f32 : min_f32)(&L, X->data, yd, arg);
 		else if (L.numel)
-			max_values_f32(&L, X->data, yd);
+			(is_max ? max_values_f32 : min_values_f32)(&L, X->data, yd);
 		return GB_OK;
 	}
 	double *acc = gb_scratch(x, (size_t)(n_out ? n_out : 1) * sizeof *acc); // (out_numel)
@@ -404,7 +425,7 @@ static gb_status reduce_backward(gb_exec *x, const gb_node *node, gb_error *err)
 	}
 	if (L.numel == 0)
 		return GB_OK;
-	if (p->kind != REDUCE_MAX) {
+	if (p->kind == REDUCE_SUM || p->kind == REDUCE_MEAN) {
 		spread_f32(&L, gy, p->kind == REDUCE_MEAN ? (float)(1.0 / (double)L.count) : 1.0f, gx);
 		return GB_OK;
 	}
@@ -413,11 +434,12 @@ static gb_status reduce_backward(gb_exec *x, const gb_node *node, gb_error *err)
 	int64_t *arg = gb_scratch(x, (size_t)(n_out ? n_out : 1) * sizeof *arg); // (out_numel)
 	if (!best || !arg)
 		return gb_node_nomem(x, node, err);
+	int is_max = p->kind == REDUCE_MAX;
 	for (int64_t o = 0; o < n_out; o++) {
-		best[o] = -INFINITY;
+		best[o] = is_max ? -INFINITY : INFINITY;
 		arg[o] = -1;
 	}
-	max_f32(&L, X->data, best, arg);
+	(is_max ? max_f32 : min_f32)(&L, X->data, best, arg);
 	for (int64_t o = 0; o < n_out; o++)
 		gx[arg[o]] += gy[o];
 	return GB_OK;
@@ -525,10 +547,199 @@ static gb_status argmax_forward(gb_exec *x, const gb_node *node, gb_error *err)
 	return GB_OK;
 }
 
+/* ---- TopK ------------------------------------------------------------------------------- */
+
+typedef struct topk_params {
+	int64_t axis;
+	int largest;
+	int k_attr; /* before opset 10 K is the attribute k, not an input */
+	int64_t k;
+} topk_params;
+
+static gb_status topk_prepare(gb_model *m, gb_node *node, gb_error *err)
+{
+	topk_params *p = gb_arena_calloc(&m->arena, 1, sizeof *p);
+	if (!p)
+		return gb_node_error(err, m, node, GB_STATUS_NOMEM, "out of memory");
+	int sorted;
+	gb_status st;
+	if ((st = gb_attr_int(m, node, "axis", -1, &p->axis, err)) != GB_OK ||
+	    (st = read_flag(m, node, "largest", 1, &p->largest, err)) != GB_OK ||
+	    (st = read_flag(m, node, "sorted", 1, &sorted, err)) != GB_OK)
+		return st;
+	int has_input = node->n_inputs > 1 && node->inputs[1] >= 0;
+	if (!gb_opset_at_least(m, 10)) {
+		if (has_input)
+			return gb_node_error(err, m, node, GB_STATUS_BAD_FILE,
+			                     "has a K input, which the op takes from opset 10 (the model is opset %lld)",
+			                     (long long)m->opset);
+		if (!gb_node_attr(node, "k"))
+			return gb_node_error(err, m, node, GB_STATUS_BAD_FILE, "attribute 'k' is required but missing");
+		if ((st = gb_attr_int(m, node, "k", 0, &p->k, err)) != GB_OK)
+			return st;
+		p->k_attr = 1;
+	} else if (!has_input) {
+		return gb_node_error(err, m, node, GB_STATUS_BAD_FILE, "input 1 (K) is required but missing");
+	}
+	node->params = p;
+	return GB_OK;
+}
+
+typedef struct topk_entry {
+	float v;
+	int64_t at;
+} topk_entry;
+
+/* The order of TopK's output: a NaN ranks above every number (as in
+ * PyTorch), equal values keep the lower index first (as ONNX requires). */
+static int topk_cmp_largest(const void *pa, const void *pb)
+{
+	const topk_entry *a = pa, *b = pb;
+	int an = a->v != a->v, bn = b->v != b->v;
+	if (an != bn)
+		return an ? -1 : 1;
+	if (!an && a->v != b->v)
+		return a->v > b->v ? -1 : 1;
+	return (a->at > b->at) - (a->at < b->at);
+}
+
+static int topk_cmp_smallest(const void *pa, const void *pb)
+{
+	const topk_entry *a = pa, *b = pb;
+	int an = a->v != a->v, bn = b->v != b->v;
+	if (an != bn)
+		return an ? 1 : -1;
+	if (!an && a->v != b->v)
+		return a->v < b->v ? -1 : 1;
+	return (a->at > b->at) - (a->at < b->at);
+}
+
+/* The shape of one TopK: X viewed as (outer, L, inner), K of the L kept. */
+typedef struct topk_shape {
+	int axis;
+	int64_t outer, L, inner, K;
+} topk_shape;
+
+static gb_status topk_shape_of(gb_exec *x, const gb_node *node, const gb_tensor *X, topk_shape *s, gb_error *err)
+{
+	const topk_params *p = node->params;
+	const gb_model *m = gb_exec_model(x);
+	s->axis = gb_axis(p->axis, X->ndim);
+	if (s->axis < 0)
+		return gb_node_error(err, m, node, GB_STATUS_BAD_FILE, "axis %lld is out of range for rank %d",
+		                     (long long)p->axis, X->ndim);
+	s->K = p->k;
+	if (!p->k_attr) {
+		const gb_tensor *Kt = gb_in(x, node, 1);
+		if (Kt->dtype != GB_DTYPE_I64)
+			return gb_node_error(err, m, node, GB_STATUS_BAD_FILE, "the K input is %s, not int64",
+			                     gb_dtype_name(Kt->dtype));
+		if (Kt->ndim > 1 || gb_numel(Kt) != 1)
+			return gb_node_error(err, m, node, GB_STATUS_BAD_FILE, "the K input holds %lld values, not one",
+			                     (long long)gb_numel(Kt));
+		s->K = *(const int64_t *)Kt->data;
+	}
+	s->outer = s->inner = 1;
+	s->L = X->dims[s->axis];
+	for (int d = 0; d < X->ndim; d++) {
+		if (d < s->axis)
+			s->outer *= X->dims[d];
+		else if (d > s->axis)
+			s->inner *= X->dims[d];
+	}
+	if (s->K < 0 || s->K > s->L)
+		return gb_node_error(err, m, node, GB_STATUS_BAD_FILE, "K is %lld; axis %d has %lld elements", (long long)s->K,
+		                     s->axis, (long long)s->L);
+	return GB_OK;
+}
+
+/* idx (outer, K, inner) = the positions along the axis of the K largest (or
+ * smallest) of each (outer, :, inner) line of x; vals, when not NULL, their
+ * values. */
+static gb_status topk_select(gb_exec *x, const gb_node *node, const topk_shape *s, const float *xs, float *vals,
+                             int64_t *idx, gb_error *err)
+{
+	const topk_params *p = node->params;
+	size_t bytes;
+	if (!gb_mul_size((size_t)(s->L ? s->L : 1), sizeof(topk_entry), &bytes))
+		return gb_node_nomem(x, node, err);
+	topk_entry *line = gb_scratch(x, bytes); // (L)
+	if (!line)
+		return gb_node_nomem(x, node, err);
+	int (*cmp)(const void *, const void *) = p->largest ? topk_cmp_largest : topk_cmp_smallest;
+	for (int64_t o = 0; o < s->outer; o++)
+		for (int64_t i = 0; i < s->inner; i++) {
+			const float *xl = xs + o * s->L * s->inner + i; // stride inner
+			for (int64_t l = 0; l < s->L; l++)
+				line[l] = (topk_entry){xl[l * s->inner], l};
+			qsort(line, (size_t)s->L, sizeof *line, cmp);
+			int64_t base = o * s->K * s->inner + i;
+			for (int64_t k = 0; k < s->K; k++) {
+				idx[base + k * s->inner] = line[k].at;
+				if (vals)
+					vals[base + k * s->inner] = line[k].v;
+			}
+		}
+	return GB_OK;
+}
+
+static gb_status topk_forward(gb_exec *x, const gb_node *node, gb_error *err)
+{
+	const gb_tensor *X = gb_in(x, node, 0);
+	if (X->dtype != GB_DTYPE_F32)
+		return gb_dtype_unsupported(x, node, X, err);
+	topk_shape s;
+	gb_status st = topk_shape_of(x, node, X, &s, err);
+	if (st != GB_OK)
+		return st;
+	int64_t dims[GB_MAX_DIMS];
+	memcpy(dims, X->dims, (size_t)X->ndim * sizeof dims[0]);
+	dims[s.axis] = s.K;
+	gb_tensor *V = gb_out(x, node, 0, GB_DTYPE_F32, X->ndim, dims, err);
+	if (!V)
+		return gb_out_failed(err);
+	gb_tensor *I = gb_out(x, node, 1, GB_DTYPE_I64, X->ndim, dims, err);
+	if (!I)
+		return gb_out_failed(err);
+	return topk_select(x, node, &s, X->data, V->data, I->data, err);
+}
+
+/* gx += the Values gradient, scattered back to the chosen positions. The
+ * positions are chosen again from the input: an intervention on Indices
+ * does not move the op's own derivative. */
+static gb_status topk_backward(gb_exec *x, const gb_node *node, gb_error *err)
+{
+	const gb_tensor *X = gb_in(x, node, 0), *GV = gb_gout(x, node, 0);
+	gb_tensor *GX = gb_gin(x, node, 0);
+	if (!GV || !GX)
+		return GB_OK;
+	topk_shape s;
+	gb_status st = topk_shape_of(x, node, X, &s, err);
+	if (st != GB_OK)
+		return st;
+	int64_t n_out = s.outer * s.K * s.inner;
+	int64_t *idx = gb_scratch(x, (size_t)(n_out ? n_out : 1) * sizeof *idx); // (outer, K, inner)
+	if (!idx)
+		return gb_node_nomem(x, node, err);
+	if ((st = topk_select(x, node, &s, X->data, NULL, idx, err)) != GB_OK)
+		return st;
+	const float *gv = GV->data; // (outer, K, inner)
+	float *gx = GX->data;       // (outer, L, inner)
+	for (int64_t o = 0; o < s.outer; o++)
+		for (int64_t k = 0; k < s.K; k++)
+			for (int64_t i = 0; i < s.inner; i++) {
+				int64_t at = (o * s.K + k) * s.inner + i;
+				gx[(o * s.L + idx[at]) * s.inner + i] += gv[at];
+			}
+	return GB_OK;
+}
+
 const gb_op_def gb_ops_reduce[] = {
 	{"ReduceSum", 1, 2, 1, 1, reduce_prepare, reduce_forward, reduce_backward},
 	{"ReduceMean", 1, 2, 1, 1, reduce_prepare, reduce_forward, reduce_backward},
 	{"ReduceMax", 1, 2, 1, 1, reduce_prepare, reduce_forward, reduce_backward},
+	{"ReduceMin", 1, 2, 1, 1, reduce_prepare, reduce_forward, reduce_backward},
 	{"ArgMax", 1, 1, 1, 1, argmax_prepare, argmax_forward, NULL},
+	{"TopK", 1, 2, 1, 2, topk_prepare, topk_forward, topk_backward},
 	{0},
 };
