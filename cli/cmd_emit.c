@@ -8,13 +8,16 @@
 #include "cli.h"
 #include "core/core.h"
 #include "emit/emit.h"
+#include "lang/lang.h"
 
 const char cmd_emit_usage[] =
-	"usage: glassbox emit MODEL.onnx (--c | --numpy) [-o FILE] [--name FUNC]\n"
+	"usage: glassbox emit MODEL.onnx|PROGRAM.gbx (--c | --numpy) [-o FILE] [--name FUNC]\n"
 	"\n"
 	"Translates the model's graph into source code with no dependency on\n"
-	"glassbox: --c writes one C11 file (the C standard library and <math.h>\n"
-	"only) with the weights as static const arrays and one function\n"
+	"glassbox (a .gbx program is first compiled with ONNX's native operators,\n"
+	"as 'glassbox compile --native' does): --c writes one C11 file (the C\n"
+	"standard library and <math.h> only) with the weights as static const\n"
+	"arrays and one function\n"
 	"\n"
 	"    int FUNC(int64_t n, const float *in0, ..., float *out0, ...)\n"
 	"\n"
@@ -37,6 +40,29 @@ static int ends_with(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), k = strlen(suffix);
 	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* Parses and compiles a .gbx program (native operators); 0 or an exit code. */
+static int compile_program(const char *path, gb_model **model)
+{
+	gb_error err = {0};
+	gb_ast *ast = NULL;
+	int rc = EXIT_OK;
+	char *dir = gb_strdup(path);
+	if (!dir) {
+		gb_fail(&err, GB_STATUS_NOMEM, "out of memory");
+		return cli_fail(&err);
+	}
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		slash[1] = '\0';
+	else
+		dir[0] = '\0';
+	if (gb_ast_parse_file(path, &ast, &err) != GB_OK || gb_ast_compile(ast, dir, true, model, &err) != GB_OK)
+		rc = cli_fail(&err);
+	gb_ast_free(ast);
+	free(dir);
+	return rc;
 }
 
 int cmd_emit(int argc, char **argv)
@@ -76,14 +102,15 @@ int cmd_emit(int argc, char **argv)
 		ident = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_';
 	if (!ident)
 		return cli_usage("emit", "--name wants an identifier (letters, digits, '_'), not '%s'", name);
-	if (ends_with(input, ".gbx"))
-		return cli_usage("emit", "%s: emitting .gbx programs needs the compiler, which this build lacks; "
-		                         "emit a model (.onnx)", input);
-
 	gb_model *model = NULL;
 	gb_error err = {0};
 	char *text = NULL;
-	int rc = cli_load_model(input, &model);
+	int rc = EXIT_OK;
+	if (ends_with(input, ".gbx")) {
+		rc = compile_program(input, &model);
+	} else {
+		rc = cli_load_model(input, &model);
+	}
 	if (rc != EXIT_OK)
 		return rc;
 	gb_status st = lang == 'c' ? gb_emit_c(model, name, &text, &err) : gb_emit_numpy(model, name, &text, &err);

@@ -816,14 +816,20 @@ static gb_status emit_elementwise(cgen *g, const gb_node *node)
 	const em_val *y = em_out(p, node, 0), *x0 = em_in(p, node, 0);
 	char tmp[600];
 	const char *guard = NULL, *tmpl;
-	if (is_op(node, "Cast")) {
-		int64_t to = em_attr_int(node, "to", 0);
-		gb_dtype from = x0->dtype;
+	if (is_op(node, "Cast") || is_op(node, "CastLike")) {
 		/* ONNX TensorProto types: 1 float, 7 int64, 9 bool */
+		int64_t to = is_op(node, "Cast") ? em_attr_int(node, "to", 0) : y->dtype == GB_DTYPE_F32 ? 1
+		             : y->dtype == GB_DTYPE_I64                                             ? 7
+		                                                                                    : 9;
+		gb_dtype from = x0->dtype;
 		if (to == 1)
 			tmpl = from == GB_DTYPE_F32 ? "$0" : "(float)$0";
-		else if (to == 7)
-			tmpl = from == GB_DTYPE_F32 ? NULL : "(int64_t)$0";
+		else if (to == 7 && from == GB_DTYPE_F32) {
+			/* truncation toward zero; NaN and values past int64 fail as in the engine */
+			tmpl = "(int64_t)$0";
+			guard = "!($0 >= -9223372036854775808.0f && $0 < 9223372036854775808.0f)";
+		} else if (to == 7)
+			tmpl = "(int64_t)$0";
 		else if (to == 9)
 			tmpl = "$0 != 0";
 		else
@@ -848,7 +854,8 @@ static gb_status emit_elementwise(cgen *g, const gb_node *node)
 	em_puts(&g->body, "\t{\n");
 	for (int k = 0; k < node->n_inputs && k < 10; k++) {
 		const em_val *x = em_in(p, node, k);
-		if (!x) {
+		char ref[4] = {'$', (char)('0' + k), 0};
+		if (!x || (!strstr(tmpl, ref) && !(guard && strstr(guard, ref)))) {
 			snprintf(ops[k], sizeof ops[k], "0");
 			continue;
 		}

@@ -20,7 +20,7 @@
 #include "internal.h"
 
 enum { P_ERF, P_SIGMOID, P_SOFTPLUS, P_CLIP, P_DIV_I, P_REMAP, P_CONV, P_POOL, P_SOFTMAX, P_LAYERNORM,
-       P_BATCHNORM, P_TOPK, P_COUNT };
+       P_BATCHNORM, P_TOPK, P_CAST_I, P_COUNT };
 
 static const char *const helper_src[P_COUNT] = {
 	[P_ERF] = "def gbx_erf(x):\n"
@@ -162,11 +162,20 @@ static const char *const helper_src[P_COUNT] = {
 	                "    y = v * a.astype(np.float32)[None, :, None] + b.astype(np.float32)[None, :, None]\n"
 	                "    return y.reshape(x.shape)\n",
 	[P_TOPK] = "def gbx_topk(x, k, axis, largest):\n"
-	           "    \"\"\"The k largest (or smallest) along axis, best first; ties keep the lower index.\"\"\"\n"
-	           "    key = -x if largest and x.dtype != np.bool_ else x\n"
-	           "    order = np.argsort(key, axis=axis, kind='stable')\n"
-	           "    idx = np.take(order, np.arange(k), axis=axis).astype(np.int64)\n"
-	           "    return np.take_along_axis(x, idx, axis=axis), idx\n",
+	           "    \"\"\"The k largest (or smallest) along axis, best first; ties keep the lower index;\n"
+	           "    a NaN ranks above every number.\"\"\"\n"
+	           "    v = np.moveaxis(x, axis, -1)\n"
+	           "    nan = np.isnan(v) if v.dtype.kind == 'f' else np.zeros(v.shape, dtype=bool)\n"
+	           "    key = np.where(nan, 0, v)\n"
+	           "    order = np.lexsort((-key, ~nan) if largest else (key, nan), axis=-1)\n"
+	           "    idx = order[..., :k].astype(np.int64)\n"
+	           "    vals = np.take_along_axis(v, idx, axis=-1)\n"
+	           "    return np.moveaxis(vals, -1, axis), np.moveaxis(idx, -1, axis)\n",
+	[P_CAST_I] = "def gbx_cast_i64(x):\n"
+	             "    \"\"\"float32 to int64 by truncation; NaN and values past int64 are errors.\"\"\"\n"
+	             "    if not np.all((x >= -9223372036854775808.0) & (x < 9223372036854775808.0)):\n"
+	             "        raise ValueError('cast to int64: NaN or out of range')\n"
+	             "    return np.trunc(x).astype(np.int64)\n",
 };
 
 typedef struct pygen {
@@ -368,9 +377,14 @@ static gb_status emit_elementwise(pygen *g, const gb_node *node)
 	const em_val *x0 = em_in(p, node, 0), *y = em_out(p, node, 0);
 	char tmp[600];
 	const char *tmpl;
-	if (is_op(node, "Cast")) {
-		int64_t to = em_attr_int(node, "to", 0);
-		tmpl = to == 1 ? "$0.astype(np.float32)" : to == 7 && x0->dtype != GB_DTYPE_F32 ? "$0.astype(np.int64)"
+	if (is_op(node, "Cast") || is_op(node, "CastLike")) {
+		int64_t to = is_op(node, "Cast") ? em_attr_int(node, "to", 0) : y->dtype == GB_DTYPE_F32 ? 1
+		             : y->dtype == GB_DTYPE_I64                                             ? 7
+		                                                                                    : 9;
+		if (to == 7 && x0->dtype == GB_DTYPE_F32)
+			g->used[P_CAST_I] = 1;
+		tmpl = to == 1 ? "$0.astype(np.float32)" : to == 7 && x0->dtype == GB_DTYPE_F32 ? "gbx_cast_i64($0)"
+		       : to == 7                                                               ? "$0.astype(np.int64)"
 		       : to == 9                                                               ? "($0 != 0)"
 		                                                                               : NULL;
 		if (!tmpl)

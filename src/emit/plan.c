@@ -974,7 +974,7 @@ gb_status em_axis_map_of(em_plan *p, const gb_node *node, em_axis_map *map, gb_e
 static const char *const emitted_ops[] = {
 	"Add", "Sub", "Mul", "Div", "Pow", "PRelu", "Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual",
 	"And", "Or", "Xor", "Not", "Sum", "Mean", "Max", "Min", "Where", "Clip", "Sqrt", "Neg", "Abs", "Exp", "Log",
-	"Erf", "Relu", "LeakyRelu", "Elu", "Selu", "Sigmoid", "Tanh", "Softplus", "Gelu", "Cast", "Identity",
+	"Erf", "Relu", "LeakyRelu", "Elu", "Selu", "Sigmoid", "Tanh", "Softplus", "Gelu", "Cast", "CastLike", "Identity",
 	"Dropout", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Transpose", "Slice", "Expand", "Pad", "Concat",
 	"Split", "Gather", "Gemm", "MatMul", "Conv", "MaxPool", "AveragePool", "GlobalMaxPool",
 	"GlobalAveragePool", "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ArgMax", "Softmax",
