@@ -45,7 +45,9 @@
 #define RTOL 1e-3
 #define MAX_CASES 2048
 #define MAX_SETS 8
+#ifndef CC_FLAGS /* -DCC_FLAGS=... to build the emitted code otherwise (e.g. with sanitizers) */
 #define CC_FLAGS "-std=c11 -Wall -Wextra -Werror -O1"
+#endif
 
 static const char *const suites[] = {"node", "pytorch-converted", "pytorch-operator", "simple"};
 
@@ -289,7 +291,9 @@ static int write_driver(void)
 			fprintf(f, ", out%d", j);
 		fprintf(f, ");\n");
 		for (int j = 0; j < c->n_out && j < 64; j++)
-			fprintf(f, "\t\tsave(dir, %d, out%d, %zu);\n", j, j, out_bytes[j]);
+			fprintf(f, "\t\tsave(dir, %d, out%d, %zu);\n\t\tfree(out%d);\n", j, j, out_bytes[j], j);
+		for (int j = 0; j < c->n_in; j++)
+			fprintf(f, "\t\tfree(in%d);\n", j);
 		fprintf(f, "\t\tbreak;\n\t}\n");
 	}
 	fprintf(f, "\t}\n\treturn rc;\n}\n");
