@@ -40,6 +40,7 @@ typedef struct axis_cand {
 } axis_cand;
 
 typedef struct geom_pair {
+	int64_t params;    /* filters * kh * kw: the smallest description first */
 	int64_t area;      /* kh * kw */
 	int32_t pads, strides; /* ph + pw, sh + sw */
 	int32_t hi, wi;    /* indices into the two axes' candidates */
@@ -427,6 +428,8 @@ static int64_t axis_candidates(int64_t N, int64_t kmin, int64_t b, const int64_t
 static int geom_pair_cmp(const void *pa, const void *pb)
 {
 	const geom_pair *x = pa, *y = pb;
+	if (x->params != y->params)
+		return x->params < y->params ? -1 : 1;
 	if (x->area != y->area)
 		return x->area < y->area ? -1 : 1;
 	if (x->pads != y->pads)
@@ -567,7 +570,9 @@ bool gb_conv_find(const double *W, const double *b, int64_t rows, int64_t C, int
 					goto fail;
 				pairs = grown;
 			}
-			pairs[npairs++] = (geom_pair){hc[i].k * wc[j].k, (int32_t)(hc[i].p + wc[j].p),
+			/* no overflow: filters * kh * kw <= rows * H * Wd, checked above */
+			pairs[npairs++] = (geom_pair){rows / per_filter * hc[i].k * wc[j].k, hc[i].k * wc[j].k,
+			                              (int32_t)(hc[i].p + wc[j].p),
 			                              (int32_t)(hc[i].s + wc[j].s), (int32_t)i, (int32_t)j};
 		}
 	qsort(pairs, (size_t)npairs, sizeof *pairs, geom_pair_cmp);

@@ -12,8 +12,9 @@
  *
  * How: the row with the largest support box is an uncut copy of one
  * filter; where its copies sit gives the candidate geometries (kernel size,
- * stride, padding and where the support lies inside the kernel), smallest
- * kernel first, then smallest padding, then smallest stride. For each
+ * stride, padding and where the support lies inside the kernel), the
+ * fewest parameters (filters x kernel size) first, then the smallest
+ * kernel, padding and stride. For each
  * candidate, every output of that filter is predicted and looked up among
  * the rows (by support box, then content and bias); the largest row left
  * over starts the next filter (its place inside the kernel tried in turn),
@@ -27,9 +28,13 @@
  * padding smaller than the kernel; every filter is used at two or more
  * positions (a layer with one output per filter is an ordinary dense
  * layer); entries whose magnitude is near the tolerance may make copies
- * look different. Of several convolutions that give the same matrix (a
- * kernel with zero border rows can sometimes be written smaller), the
- * smallest kernel, then padding, then stride is returned.
+ * look different; the search is bounded (a few hundred thousand
+ * geometries, 2e8 compared entries) and gives up past that. Of several
+ * convolutions that give the same matrix (a kernel with zero border rows
+ * can sometimes be written smaller), the first in the order above is
+ * returned. Outputs with only part of the kernel visible are found when
+ * the filter also has a whole copy somewhere; a kernel that never fits
+ * whole may come back as more filters over fewer positions (still exact).
  */
 #ifndef GB_DECOMPILE_CONV_H
 #define GB_DECOMPILE_CONV_H
