@@ -7,7 +7,7 @@
  */
 #include <criterion/criterion.h>
 
-#include "decompile/conv.h"
+#include "decompile/conv_find.h"
 #include "testutil.h"
 
 /* A convolution and the dense layer it lowers to. */

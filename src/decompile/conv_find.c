@@ -1,13 +1,13 @@
 /*
- * conv.c — a convolution recognised in a dense layer: filters, kernel size,
- * stride and padding recovered from rows in any order (conv.h says how).
+ * conv_find.c — a convolution recognised in a dense layer: filters, kernel size,
+ * stride and padding recovered from rows in any order (conv_find.h says how).
  *
  * Shapes: a row of W is (C, H, Wd) flattened; a kernel is (C, kh, kw); an
  * output (i, j) of a filter has its window's top-left corner at
  * (t, u) = (i*sh - ph, j*sw - pw), and row (ch, y, x) holds
  * kernel[ch, y - t, x - u] inside the window, 0 outside.
  */
-#include "conv.h"
+#include "conv_find.h"
 
 #include <math.h>
 #include <stdlib.h>

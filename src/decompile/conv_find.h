@@ -1,5 +1,5 @@
 /*
- * conv.h — recognising a convolution hidden in a dense layer
+ * conv_find.h — recognising a convolution hidden in a dense layer
  * (library-internal).
  *
  * A conv2d (docs/language.md §10.6, dilation 1, groups 1) over an input
@@ -36,8 +36,8 @@
  * the filter also has a whole copy somewhere; a kernel that never fits
  * whole may come back as more filters over fewer positions (still exact).
  */
-#ifndef GB_DECOMPILE_CONV_H
-#define GB_DECOMPILE_CONV_H
+#ifndef GB_DECOMPILE_CONV_FIND_H
+#define GB_DECOMPILE_CONV_FIND_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -67,4 +67,4 @@ bool gb_conv_find(const double *W, const double *b, int64_t rows, int64_t C, int
 /* Frees what gb_conv_find allocated and zeroes *f; accepts NULL. */
 void gb_conv_found_free(gb_conv_found *f);
 
-#endif /* GB_DECOMPILE_CONV_H */
+#endif /* GB_DECOMPILE_CONV_FIND_H */
