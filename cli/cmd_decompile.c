@@ -16,6 +16,7 @@ const char cmd_decompile_usage[] =
 	"usage: glassbox decompile MODEL.onnx --domain DOMAIN [--data X.npy]\n"
 	"                          [--tolerance EPS] [-o PROGRAM.gbx] [--json SUMMARY.json]\n"
 	"                          [--agreement A] [--compress on|off] [--samples N] [--seed S]\n"
+	"                          [--retrain TRAIN.npz --test TEST.npz [--keep F] [--rounds R] [--epochs E]]\n"
 	"\n"
 	"Writes a program in the glassbox language (docs/language.md) that computes\n"
 	"what MODEL computes on DOMAIN, and checks it: the program runs on the\n"
@@ -44,6 +45,14 @@ const char cmd_decompile_usage[] =
 	"  --compress on|off  prune weights and round them to fewer bits while the\n"
 	"                   program stays faithful (default on)\n"
 	"  --json FILE      the summary: fidelity, sizes, primitives, structure\n"
+	"  --retrain TRAIN.npz  for classifiers (x, y class labels): prune the network\n"
+	"                   by magnitude to a fraction F of its weights (default 0.08)\n"
+	"                   in R steps (default 5), fine-tuning E epochs after each\n"
+	"                   (default 3) with pruned weights held at zero; then\n"
+	"                   decompile the result, which is written next to the\n"
+	"                   program as PROGRAM.onnx: the program is faithful to it.\n"
+	"                   Needs -o and --test TEST.npz (accuracy before and after;\n"
+	"                   its x is the domain for --domain data without --data)\n"
 	"  --samples N      random points for a sampled check (default 10000)\n"
 	"  --seed S         seed of the random points (default 0)\n";
 
@@ -89,10 +98,27 @@ static gb_status write_text(const char *path, const char *text, gb_error *err)
 	return gb_atomic_commit(&f, err);
 }
 
+/* x and y of a .npz data set (borrowed from *map, which the caller frees). */
+static int load_xy(const char *path, gb_tensor_map **map, const gb_tensor **x, const gb_tensor **y)
+{
+	gb_error err = {0};
+	if (gb_npz_load(path, map, &err) != GB_OK)
+		return cli_fail(&err);
+	*x = gb_tensor_map_get(*map, "x");
+	*y = gb_tensor_map_get(*map, "y");
+	if (!*x || !*y) {
+		gb_fail(&err, GB_STATUS_BAD_FILE, "%s: a data set needs arrays x and y", path);
+		return cli_fail(&err);
+	}
+	return EXIT_OK;
+}
+
 int cmd_decompile(int argc, char **argv)
 {
 	const char *model_path = NULL, *output = NULL, *json_path = NULL, *data_path = NULL, *domain = NULL;
+	const char *train_path = NULL, *test_path = NULL;
 	gb_decompile_options opt = {.tolerance = 1e-4, .samples = 10000};
+	gb_retrain_options ro = {.keep = 0.08, .rounds = 5, .epochs = 3};
 	for (int i = 1; i < argc; i++) {
 		const char *flag = argv[i];
 		if (flag[0] != '-') {
@@ -114,7 +140,19 @@ int cmd_decompile(int argc, char **argv)
 			data_path = v;
 		else if (strcmp(flag, "--domain") == 0)
 			domain = v;
-		else if (strcmp(flag, "--agreement") == 0)
+		else if (strcmp(flag, "--retrain") == 0)
+			train_path = v;
+		else if (strcmp(flag, "--test") == 0)
+			test_path = v;
+		else if (strcmp(flag, "--keep") == 0)
+			rc = parse_num(flag, v, 1e-6, 1, &ro.keep);
+		else if (strcmp(flag, "--rounds") == 0) {
+			if ((rc = parse_num(flag, v, 1, 100, &num)) == EXIT_OK)
+				ro.rounds = (int)num;
+		} else if (strcmp(flag, "--epochs") == 0) {
+			if ((rc = parse_num(flag, v, 0, 1000, &num)) == EXIT_OK)
+				ro.epochs = (int)num;
+		} else if (strcmp(flag, "--agreement") == 0)
 			rc = parse_num(flag, v, 1e-9, 1, &opt.agreement);
 		else if (strcmp(flag, "--compress") == 0) {
 			if (strcmp(v, "on") == 0 || strcmp(v, "off") == 0)
@@ -141,13 +179,18 @@ int cmd_decompile(int argc, char **argv)
 	gb_error err = {0};
 	if (gb_domain_parse(domain, &opt.domain, &err) != GB_OK)
 		return cli_usage("decompile", "%s", err.msg);
-	if (opt.domain.kind == GB_DOMAIN_DATA && !data_path)
+	if (train_path && (!test_path || !output))
+		return cli_usage("decompile", "--retrain needs --test TEST.npz and -o PROGRAM.gbx");
+	if (opt.domain.kind == GB_DOMAIN_DATA && !data_path && !train_path)
 		return cli_usage("decompile", "--domain data needs --data X.npy");
 
-	gb_model *model = NULL;
+	gb_model *model = NULL, *retrained = NULL;
 	gb_tensor *data = NULL;
+	gb_tensor_map *train = NULL, *test = NULL;
 	gb_decompile_result res = {0};
-	char *json = NULL, *side_full = NULL, *side_name = NULL;
+	gb_retrain_result rr = {0};
+	char *json = NULL, *side_full = NULL, *side_name = NULL, *net_path = NULL;
+	char note[512];
 	int rc = cli_load_model(model_path, &model);
 	if (rc != EXIT_OK)
 		return rc;
@@ -157,6 +200,39 @@ int cmd_decompile(int argc, char **argv)
 	}
 	opt.domain.data = data;
 	opt.label = model_path;
+	if (train_path) {
+		if ((rc = load_xy(train_path, &train, &ro.train_x, &ro.train_y)) != EXIT_OK ||
+		    (rc = load_xy(test_path, &test, &ro.test_x, &ro.test_y)) != EXIT_OK)
+			goto done;
+		ro.train_label = train_path;
+		ro.test_label = test_path;
+		ro.seed = opt.seed;
+		if (gb_dc_retrain(model, &ro, &retrained, &rr, &err) != GB_OK) {
+			rc = cli_fail(&err);
+			goto done;
+		}
+		size_t len = strlen(output);
+		net_path = malloc(len + 6);
+		if (!net_path) {
+			gb_fail(&err, GB_STATUS_NOMEM, "out of memory");
+			rc = cli_fail(&err);
+			goto done;
+		}
+		snprintf(net_path, len + 6, "%.*s.onnx",
+		         (int)(len > 4 && strcmp(output + len - 4, ".gbx") == 0 ? len - 4 : len), output);
+		const char *net_base = strrchr(net_path, '/') ? strrchr(net_path, '/') + 1 : net_path;
+		snprintf(note, sizeof note,
+		         "retrained: %lld of %lld weights kept, test accuracy %.2f%% (the original's %.2f%%); "
+		         "this program is faithful to %s",
+		         (long long)rr.weights_after, (long long)rr.weights_before, 100.0 * rr.acc_after,
+		         100.0 * rr.acc_before, net_base);
+		opt.note = note;
+		opt.retrain = &rr;
+		opt.retrained_model = net_path;
+		opt.label = net_path;
+		if (!data_path)
+			opt.domain.data = ro.test_x;
+	}
 	if (output) {
 		side_name = sidecar_name(output, &side_full);
 		if (!side_name) {
@@ -166,7 +242,7 @@ int cmd_decompile(int argc, char **argv)
 		}
 		opt.weights_file = side_name;
 	}
-	gb_status st = gb_decompile(model, &opt, &res, &err);
+	gb_status st = gb_decompile(retrained ? retrained : model, &opt, &res, &err);
 	if (st != GB_OK) {
 		if (data_path && st == GB_STATUS_BAD_FILE)
 			rc = cli_fail_file(data_path, &err);
@@ -200,10 +276,18 @@ int cmd_decompile(int argc, char **argv)
 			rc = cli_fail(&err);
 			goto done;
 		}
+		if (retrained && gb_model_save(retrained, net_path, &err) != GB_OK) {
+			rc = cli_fail(&err);
+			goto done;
+		}
 		if (write_text(output, res.program, &err) != GB_OK) {
 			rc = cli_fail(&err);
 			goto done;
 		}
+		if (retrained)
+			fprintf(stderr, "%s: retrained network, %lld of %lld weights, test accuracy %.2f%% (was %.2f%%)\n",
+			        net_path, (long long)rr.weights_after, (long long)rr.weights_before, 100.0 * rr.acc_after,
+			        100.0 * rr.acc_before);
 		fprintf(stderr, "%s -> %s: %s, %lld ops, faithful (max |error| %g over %lld %s points)\n", model_path, output,
 		        res.form, (long long)res.program_ops, res.fidelity.max_abs_error, (long long)res.fidelity.samples,
 		        res.fidelity.method);
@@ -214,6 +298,10 @@ done:
 	free(json);
 	free(side_full);
 	free(side_name);
+	free(net_path);
+	gb_model_free(retrained);
+	gb_tensor_map_free(train);
+	gb_tensor_map_free(test);
 	gb_decompile_result_free(&res);
 	gb_tensor_free(data);
 	gb_model_free(model);

@@ -145,30 +145,47 @@ static bool rewrite(gb_pwl *p, gb_row *r, const subst *sub)
 	return ok;
 }
 
-/* Drops terms whose contribution on the box is at most rel_tol of the
- * row's bound |b| + sum |w_k| * max|source_k|: the float32 rounding that
- * rescaled weights leave behind. Returns how many were dropped. */
+/* Drops the smallest terms whose contributions on the box, |w_k| times
+ * max |source_k|, add up to at most rel_tol of the row's bound |b| + the sum
+ * of all contributions: the float32 rounding residue of rescaled weights,
+ * and never more than rel_tol of the row in all. Returns how many went. */
+typedef struct contrib {
+	double mag;
+	int k;
+} contrib;
+
+static int by_mag(const void *a, const void *b)
+{
+	double x = ((const contrib *)a)->mag, y = ((const contrib *)b)->mag;
+	return (x > y) - (x < y);
+}
+
 static int64_t drop_negligible(const gb_pwl *p, gb_row *r, const double *in_lo, const double *in_hi,
                                const double *hi, double rel_tol)
 {
+	if (r->n == 0)
+		return 0;
+	contrib *c = malloc((size_t)r->n * sizeof *c);
+	if (!c)
+		return 0; /* keeping every term is always right */
 	double total = fabs(r->b);
 	for (int k = 0; k < r->n; k++) {
 		int64_t j = r->idx[k];
 		double mag = j < p->n_in ? fmax(fabs(in_lo[j]), fabs(in_hi[j])) : fmax(hi[j - p->n_in], 0.0);
-		total += fabs(r->w[k]) * mag;
+		c[k] = (contrib){fabs(r->w[k]) * mag, k};
+		total += c[k].mag;
 	}
-	int keep = 0;
-	for (int k = 0; k < r->n; k++) {
-		int64_t j = r->idx[k];
-		double mag = j < p->n_in ? fmax(fabs(in_lo[j]), fabs(in_hi[j])) : fmax(hi[j - p->n_in], 0.0);
-		if (fabs(r->w[k]) * mag <= rel_tol * total)
-			continue;
-		r->idx[keep] = r->idx[k];
-		r->w[keep] = r->w[k];
-		keep++;
+	qsort(c, (size_t)r->n, sizeof *c, by_mag);
+	double budget = rel_tol * total, used = 0;
+	int64_t dropped = 0;
+	for (int i = 0; i < r->n && used + c[i].mag <= budget; i++) {
+		used += c[i].mag;
+		r->w[c[i].k] = 0.0;
+		dropped++;
 	}
-	int64_t dropped = r->n - keep;
-	r->n = keep;
+	free(c);
+	if (dropped)
+		gb_row_compact(r);
 	return dropped;
 }
 

@@ -292,6 +292,8 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 	const char *label = opt->label ? opt->label : "the network";
 	const char *base = strrchr(label, '/') ? strrchr(label, '/') + 1 : label;
 	gb_strbuf_printf(&text, "# decompiled from %s by glassbox %s\n", base, GB_VERSION);
+	if (opt->note)
+		gb_strbuf_printf(&text, "# %s\n", opt->note);
 	const char *which = strcmp(r->fidelity.method, "exhaustive") == 0 ? "(all)" : "checked";
 	if (opt->agreement > 0) {
 		gb_strbuf_printf(&text,
@@ -383,6 +385,14 @@ gb_status gb_decompile_summary_json(const gb_decompile_result *r, const gb_decom
 	cJSON_AddNumberToObject(canon, "merged", (double)r->canon.merged);
 	cJSON_AddNumberToObject(canon, "paired", (double)r->canon.paired);
 	cJSON_AddNumberToObject(canon, "negligible_terms", (double)r->canon.negligible);
+	if (opt->retrain) {
+		cJSON *rt = cJSON_AddObjectToObject(root, "retrain");
+		cJSON_AddStringToObject(rt, "network", opt->retrained_model ? opt->retrained_model : "");
+		cJSON_AddNumberToObject(rt, "test_accuracy_before", opt->retrain->acc_before);
+		cJSON_AddNumberToObject(rt, "test_accuracy_after", opt->retrain->acc_after);
+		cJSON_AddNumberToObject(rt, "weights_before", (double)opt->retrain->weights_before);
+		cJSON_AddNumberToObject(rt, "weights_after", (double)opt->retrain->weights_after);
+	}
 	cJSON *comp = cJSON_AddObjectToObject(root, "compression");
 	cJSON_AddBoolToObject(comp, "applied", !opt->no_compress && !r->compress.skipped);
 	cJSON_AddNumberToObject(comp, "weights_before", (double)r->compress.terms_before);

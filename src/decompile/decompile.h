@@ -72,6 +72,9 @@ typedef struct gb_decompile_options {
 	bool no_compress;     /* keep every weight as the network has it */
 	double agreement;     /* > 0: faithful means output 0's argmax agrees on this fraction of
 	                       * the points (a classifier's criterion) instead of the tolerance */
+	const char *note;     /* a line for the program's header (without '#'), or NULL */
+	const struct gb_retrain_result *retrain; /* reported in the summary when set */
+	const char *retrained_model;             /* the retrained network's file, for the summary */
 } gb_decompile_options;
 
 /* An independent part: the flat input features and outputs of one
@@ -127,6 +130,31 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 /* The summary JSON (the keys docs/decompiler.md lists); malloc'ed text. */
 gb_status gb_decompile_summary_json(const gb_decompile_result *r, const gb_decompile_options *opt, char **json,
                                     gb_error *err);
+
+/* ---- retraining (retrain.c) ------------------------------------------------------------- */
+
+typedef struct gb_retrain_options {
+	const gb_tensor *train_x, *train_y; /* [N, ...input shape] float32; class labels [N] */
+	const gb_tensor *test_x, *test_y;
+	const char *train_label, *test_label; /* for messages */
+	double keep; /* the fraction of the weights to keep, in (0, 1] */
+	int rounds;  /* pruning steps, each followed by fine-tuning */
+	int epochs;  /* fine-tuning epochs per step */
+	uint64_t seed;
+} gb_retrain_options;
+
+typedef struct gb_retrain_result {
+	double acc_before, acc_after;        /* test accuracy of the network given and of the retrained one */
+	int64_t weights_before, weights_after; /* nonzero weights of the chain before and after pruning */
+} gb_retrain_result;
+
+/* A pruned, fine-tuned version of the classifier m: its canonical DAG on
+ * the training data's range as a Gemm+Relu chain (taking m's input shape),
+ * every weight matrix pruned by magnitude to keep^(r/rounds) of its weights in round r and
+ * fine-tuned after each round with pruned weights held at zero. *out is
+ * new (prepared; caller frees). */
+gb_status gb_dc_retrain(gb_model *m, const gb_retrain_options *o, gb_model **out, gb_retrain_result *res,
+                        gb_error *err);
 
 /* ---- stages -------------------------------------------------------------------------- */
 

@@ -144,6 +144,8 @@ typedef struct gb_train_config {
 	double modular;     /* lambda * sum |w| over weights between different groups */
 	int modular_io;     /* the input features and outputs are split into groups too */
 	double dropout;     /* probability of zeroing a hidden activation while training */
+	int keep_zeros;     /* weights that are exactly zero at the start stay zero (fine-tuning
+	                     * a pruned network: its sparsity pattern is kept) */
 } gb_train_config;
 
 /* Defaults: 10 epochs, batch 64, Adam (lr 1e-3, betas 0.9/0.999, eps 1e-8 as

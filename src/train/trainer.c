@@ -229,6 +229,7 @@ typedef struct trainer {
 	int64_t *psize;
 	float **pg;             /* (n_params) gradients handed to the optimiser */
 	float **pgcopy;         /* (n_params) writable copies when penalties are on */
+	unsigned char **pzero;  /* (n_params) keep_zeros: 1 where the weight started at zero */
 	gb_optim *opt;
 	gb_reg *reg;
 	gb_rng shuffle_rng, mask_rng;
@@ -258,6 +259,9 @@ static void trainer_free(trainer *t)
 	for (int i = 0; t->pgcopy && i < t->n_params; i++)
 		free(t->pgcopy[i]);
 	free(t->pgcopy);
+	for (int i = 0; t->pzero && i < t->n_params; i++)
+		free(t->pzero[i]);
+	free(t->pzero);
 	gb_optim_free(t->opt);
 	gb_reg_free(t->reg);
 	memset(t, 0, sizeof *t);
@@ -464,6 +468,18 @@ static gb_status trainer_init(trainer *t, gb_model *m, const gb_train_data *d, c
 		for (int i = 0; i < t->n_params; i++)
 			if (t->pw[i] && !(t->pgcopy[i] = alloc_floats(1, t->psize[i])))
 				goto nomem;
+	if (c->keep_zeros) { /* masked fine-tuning: pruned weights stay pruned */
+		if (!(t->pzero = calloc((size_t)np, sizeof *t->pzero)))
+			goto nomem;
+		for (int i = 0; i < t->n_params; i++) {
+			if (!t->pw[i])
+				continue;
+			if (!(t->pzero[i] = malloc((size_t)t->psize[i])))
+				goto nomem;
+			for (int64_t k = 0; k < t->psize[i]; k++)
+				t->pzero[i][k] = t->pw[i][k] == 0.0f;
+		}
+	}
 	if ((st = gb_optim_new(c, t->n_params, t->psize, &t->opt, err)) != GB_OK)
 		return st;
 	gb_rng_seed(&t->shuffle_rng, c->seed, 2);
@@ -539,6 +555,10 @@ static gb_status train_step(trainer *t, int64_t b, double *loss, int64_t *correc
 	if (reg)
 		gb_reg_apply(t->reg, t->m, t->pg);
 	gb_optim_step(t->opt, t->pw, (const float *const *)t->pg);
+	for (int i = 0; t->pzero && i < t->n_params; i++)
+		for (int64_t k = 0; t->pzero[i] && k < t->psize[i]; k++)
+			if (t->pzero[i][k])
+				t->pw[i][k] = 0.0f;
 	return GB_OK;
 }
 

@@ -1,0 +1,166 @@
+/*
+ * retrain.c — a smaller network that keeps the original's accuracy
+ * (decompile.h, gb_dc_retrain): the network's canonical DAG is written as
+ * a Gemm+Relu chain, then pruned gradually by magnitude and fine-tuned
+ * after every step with the pruned weights held at zero (Han et al.'s
+ * prune-and-retrain). The decompiler then explains the result exactly:
+ * the reconstructed network is the one to deploy.
+ *
+ * Round r of R keeps keep^(r/R) of the weights every weight matrix of the
+ * chain started with (the smallest |w| of each go first: layers differ in
+ * scale, so one global threshold would empty some); biases are never
+ * pruned. Fine-tuning is Adam at lr 1e-3 on cross-entropy, batch 64, seeded.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../train/train.h"
+#include "decompile.h"
+
+static int cmp_abs(const void *a, const void *b)
+{
+	float x = fabsf(*(const float *)a), y = fabsf(*(const float *)b);
+	return (x > y) - (x < y);
+}
+
+/* The chain's weight matrices: its two-dimensional float initializers. */
+static bool is_matrix(const gb_model *m, int v)
+{
+	const gb_tensor *t = m->values[v].init;
+	return t && t->dtype == GB_DTYPE_F32 && t->ndim == 2;
+}
+
+/* Nonzero entries of the weight matrices. */
+static int64_t nonzero_weights(const gb_model *m)
+{
+	int64_t n = 0;
+	for (int i = 0; i < m->n_params; i++) {
+		if (!is_matrix(m, m->params[i]))
+			continue;
+		const gb_tensor *t = m->values[m->params[i]].init;
+		const float *w = t->data;
+		for (int64_t k = 0; k < gb_tensor_numel(t); k++)
+			n += w[k] != 0.0f;
+	}
+	return n;
+}
+
+/* Keeps the largest |w| of every weight matrix: `frac` of the entries it
+ * had nonzero at the start (start[i], by parameter), at least one. Layers
+ * are pruned alike, whatever their scale. */
+static gb_status prune_layers(gb_model *m, const int64_t *start, double frac, gb_error *err)
+{
+	for (int i = 0; i < m->n_params; i++) {
+		if (!is_matrix(m, m->params[i]))
+			continue;
+		gb_tensor *t = m->values[m->params[i]].init;
+		float *w = t->data;
+		int64_t size = gb_tensor_numel(t), n = 0;
+		int64_t keep = (int64_t)ceil(frac * (double)start[i]);
+		keep = keep < 1 ? 1 : keep;
+		float *all = malloc((size_t)(size ? size : 1) * sizeof *all);
+		if (!all)
+			return gb_fail(err, GB_STATUS_NOMEM, "retrain: out of memory");
+		for (int64_t k = 0; k < size; k++)
+			if (w[k] != 0.0f)
+				all[n++] = w[k];
+		if (n > keep) {
+			qsort(all, (size_t)n, sizeof *all, cmp_abs);
+			float cut = fabsf(all[n - keep]); /* the keep-th largest |w| */
+			int64_t above = 0;
+			for (int64_t k = 0; k < n; k++)
+				above += fabsf(all[k]) > cut;
+			int64_t ties = keep - above; /* of the weights at the cut, the first ones stay */
+			for (int64_t k = 0; k < size; k++) {
+				float a = fabsf(w[k]);
+				if (w[k] != 0.0f && !(a > cut || (a == cut && ties-- > 0)))
+					w[k] = 0.0f;
+			}
+		}
+		free(all);
+	}
+	return GB_OK;
+}
+
+gb_status gb_dc_retrain(gb_model *m, const gb_retrain_options *o, gb_model **out, gb_retrain_result *res,
+                        gb_error *err)
+{
+	*out = NULL;
+	memset(res, 0, sizeof *res);
+	gb_pwl *p = NULL;
+	gb_model *chain = NULL;
+	int64_t *start = NULL;
+	double *lo = NULL, *hi = NULL;
+	gb_status st;
+	if (!(o->keep > 0 && o->keep <= 1) || o->rounds < 1 || o->epochs < 0)
+		return gb_fail(err, GB_STATUS_USAGE, "retrain: keep must be in (0, 1], rounds >= 1, epochs >= 0");
+	gb_train_data test = {o->test_x, o->test_y, o->test_label};
+	double loss;
+	if ((st = gb_train_evaluate(m, &test, GB_LOSS_CE, &loss, &res->acc_before, err)) != GB_OK)
+		return st;
+	if ((st = gb_pwl_lower(m, &p, err)) != GB_OK)
+		return st;
+	/* canonical on the training data's range: pixels that are always 0 lose their weights */
+	lo = malloc((size_t)p->n_in * sizeof *lo);
+	hi = malloc((size_t)p->n_in * sizeof *hi);
+	int64_t n = o->train_x->dims[0];
+	if (!lo || !hi || gb_tensor_numel(o->train_x) != n * p->n_in) {
+		st = !lo || !hi ? gb_fail(err, GB_STATUS_NOMEM, "retrain: out of memory")
+		                : gb_fail(err, GB_STATUS_BAD_FILE, "%s: samples do not have the network's %lld input features",
+		                          o->train_label, (long long)p->n_in);
+		goto done;
+	}
+	const float *x = o->train_x->data;
+	for (int64_t j = 0; j < p->n_in; j++) {
+		lo[j] = INFINITY;
+		hi[j] = -INFINITY;
+	}
+	for (int64_t i = 0; i < n; i++)
+		for (int64_t j = 0; j < p->n_in; j++) {
+			lo[j] = fmin(lo[j], x[i * p->n_in + j]);
+			hi[j] = fmax(hi[j], x[i * p->n_in + j]);
+		}
+	if ((st = gb_pwl_canonicalize(p, lo, hi, 1e-6, NULL, err)) != GB_OK)
+		goto done;
+	if ((st = gb_pwl_to_chain_shaped(p, &chain, err)) != GB_OK)
+		goto done;
+	start = calloc((size_t)(chain->n_params + 1), sizeof *start);
+	if (!start) {
+		st = gb_fail(err, GB_STATUS_NOMEM, "retrain: out of memory");
+		goto done;
+	}
+	for (int i = 0; i < chain->n_params; i++) {
+		const gb_tensor *t = chain->values[chain->params[i]].init;
+		const float *w = t->data;
+		for (int64_t k = 0; is_matrix(chain, chain->params[i]) && k < gb_tensor_numel(t); k++)
+			start[i] += w[k] != 0.0f;
+	}
+	res->weights_before = nonzero_weights(chain);
+	gb_train_data train = {o->train_x, o->train_y, o->train_label};
+	gb_train_config c;
+	gb_train_config_default(&c);
+	c.epochs = o->epochs;
+	c.keep_zeros = 1;
+	for (int r = 1; r <= o->rounds && st == GB_OK; r++) {
+		if ((st = prune_layers(chain, start, pow(o->keep, (double)r / o->rounds), err)) != GB_OK)
+			break;
+		res->weights_after = nonzero_weights(chain);
+		c.seed = o->seed + (uint64_t)r;
+		if (c.epochs > 0)
+			st = gb_train_model(chain, &train, NULL, &c, NULL, NULL, NULL, err);
+	}
+	if (st == GB_OK)
+		st = gb_train_evaluate(chain, &test, GB_LOSS_CE, &loss, &res->acc_after, err);
+done:
+	free(start);
+	free(lo);
+	free(hi);
+	gb_pwl_free(p);
+	if (st != GB_OK) {
+		gb_model_free(chain);
+		return st;
+	}
+	*out = chain;
+	return GB_OK;
+}
