@@ -15,7 +15,7 @@
 const char cmd_decompile_usage[] =
 	"usage: glassbox decompile MODEL.onnx --domain DOMAIN [--data X.npy]\n"
 	"                          [--tolerance EPS] [-o PROGRAM.gbx] [--json SUMMARY.json]\n"
-	"                          [--samples N] [--seed S]\n"
+	"                          [--agreement A] [--compress on|off] [--samples N] [--seed S]\n"
 	"\n"
 	"Writes a program in the glassbox language (docs/language.md) that computes\n"
 	"what MODEL computes on DOMAIN, and checks it: the program runs on the\n"
@@ -23,7 +23,9 @@ const char cmd_decompile_usage[] =
 	"domains up to 2^20 points, else on N random points plus the box corners,\n"
 	"points at every first-layer unit's kink and the --data points. Its first\n"
 	"lines state the result. A program further than EPS from the network is\n"
-	"not written: the command says so and exits 1.\n"
+	"not written: the command says so and exits 1. Weights are pruned and\n"
+	"rounded while the program stays within half of EPS on the points (the\n"
+	"final check uses fresh ones).\n"
 	"\n"
 	"MODEL may use linear operators (Gemm, MatMul, Conv, Add, pooling by\n"
 	"averages, batch norm, shape operators, ...) and piecewise-linear ones\n"
@@ -36,6 +38,11 @@ const char cmd_decompile_usage[] =
 	"  -o PROGRAM.gbx   where to write the program (default: standard output);\n"
 	"                   weights too large to write inline go next to it, in\n"
 	"                   PROGRAM.safetensors (then -o is required)\n"
+	"  --agreement A    for classifiers: faithful means the argmax of the first\n"
+	"                   output agrees with the network's on a fraction A of the\n"
+	"                   points (e.g. 0.99 on --domain data), instead of EPS\n"
+	"  --compress on|off  prune weights and round them to fewer bits while the\n"
+	"                   program stays faithful (default on)\n"
 	"  --json FILE      the summary: fidelity, sizes, primitives, structure\n"
 	"  --samples N      random points for a sampled check (default 10000)\n"
 	"  --seed S         seed of the random points (default 0)\n";
@@ -107,7 +114,14 @@ int cmd_decompile(int argc, char **argv)
 			data_path = v;
 		else if (strcmp(flag, "--domain") == 0)
 			domain = v;
-		else if (strcmp(flag, "--tolerance") == 0)
+		else if (strcmp(flag, "--agreement") == 0)
+			rc = parse_num(flag, v, 1e-9, 1, &opt.agreement);
+		else if (strcmp(flag, "--compress") == 0) {
+			if (strcmp(v, "on") == 0 || strcmp(v, "off") == 0)
+				opt.no_compress = strcmp(v, "off") == 0;
+			else
+				return cli_usage("decompile", "--compress wants on or off, not '%s'", v);
+		} else if (strcmp(flag, "--tolerance") == 0)
 			rc = parse_num(flag, v, 0, 1e30, &opt.tolerance);
 		else if (strcmp(flag, "--samples") == 0) {
 			if ((rc = parse_num(flag, v, 1, 1e8, &num)) == EXIT_OK)
@@ -169,9 +183,10 @@ int cmd_decompile(int argc, char **argv)
 	}
 	if (!res.faithful) {
 		fprintf(stderr,
-		        "glassbox: %s: NOT FAITHFUL: the program differs from the network by up to %g (tolerance %g) "
-		        "on %lld points; no program written\n",
-		        model_path, res.fidelity.max_abs_error, opt.tolerance, (long long)res.fidelity.samples);
+		        "glassbox: %s: NOT FAITHFUL: the program differs from the network by up to %g (tolerance %g), "
+		        "argmax agreement %.4f, on %lld points; no program written\n",
+		        model_path, res.fidelity.max_abs_error, opt.tolerance, res.fidelity.argmax_agreement,
+		        (long long)res.fidelity.samples);
 		rc = EXIT_FAIL;
 		goto done;
 	}

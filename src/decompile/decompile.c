@@ -222,6 +222,24 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 		goto done;
 	if ((st = gb_pwl_canonicalize(p, lo, hi, CANON_TOL, &r->canon, err)) != GB_OK)
 		goto done;
+	if (!opt->no_compress) {
+		float *x = NULL, *ref = NULL;
+		int64_t n = 0;
+		const char *method;
+		st = gb_dc_points(p, opt, opt->seed, &x, &n, &method, err);
+		if (st == GB_OK)
+			st = gb_dc_network_outputs(m, p, x, n, &ref, err);
+		if (st == GB_OK) {
+			/* half the tolerance: the check that follows uses fresh points */
+			gb_compress_options co = {.x = x, .n = n, .ref = ref, .budget = 0.5 * opt->tolerance,
+			                          .agreement = opt->agreement};
+			st = gb_pwl_compress(&p, lo, hi, &co, &r->compress, err);
+		}
+		free(x);
+		free(ref);
+		if (st != GB_OK)
+			goto done;
+	}
 	if ((st = gb_dc_modules(p, &r->modules, &r->n_modules, err)) != GB_OK)
 		goto done;
 
@@ -244,7 +262,7 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 	if (body) {
 		/* a whole-output match */
 	} else if (formulas) {
-		st = gb_dc_write_formulas(p, &lf, &body, err);
+		st = gb_dc_write_formulas(p, &lf, &body, r->maps, &r->n_maps, err);
 		r->form = "formulas";
 		r->lift_counts[0] = lf.counts.max;
 		r->lift_counts[1] = lf.counts.min;
@@ -265,7 +283,8 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 		goto done;
 	if ((st = gb_dc_verify(m, p, ast, r->weights, opt, &r->fidelity, err)) != GB_OK)
 		goto done;
-	r->faithful = r->fidelity.max_abs_error <= opt->tolerance;
+	r->faithful = opt->agreement > 0 ? r->fidelity.argmax_agreement >= opt->agreement
+	                                 : r->fidelity.max_abs_error <= opt->tolerance;
 
 	/* the header states what was checked; then the canonical layout */
 	char dom[64];
@@ -273,13 +292,29 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 	const char *label = opt->label ? opt->label : "the network";
 	const char *base = strrchr(label, '/') ? strrchr(label, '/') + 1 : label;
 	gb_strbuf_printf(&text, "# decompiled from %s by glassbox %s\n", base, GB_VERSION);
-	gb_strbuf_printf(&text, "# %s on %s: max |program - network| = ", r->faithful ? "faithful" : "NOT FAITHFUL",
-	                 dom);
-	put_error(&text, r->fidelity.max_abs_error);
-	gb_strbuf_printf(&text, " over %lld %s points (tolerance %g)\n", (long long)r->fidelity.samples,
-	                 strcmp(r->fidelity.method, "exhaustive") == 0 ? "(all)" : "checked", opt->tolerance);
+	const char *which = strcmp(r->fidelity.method, "exhaustive") == 0 ? "(all)" : "checked";
+	if (opt->agreement > 0) {
+		gb_strbuf_printf(&text,
+		                 "# %s on %s: the argmax of the output agrees with the network's on %.2f%% of %lld %s points "
+		                 "(required %.2f%%); max |program - network| = ",
+		                 r->faithful ? "faithful" : "NOT FAITHFUL", dom, 100.0 * r->fidelity.argmax_agreement,
+		                 (long long)r->fidelity.samples, which, 100.0 * opt->agreement);
+		put_error(&text, r->fidelity.max_abs_error);
+		gb_strbuf_put(&text, "\n");
+	} else {
+		gb_strbuf_printf(&text, "# %s on %s: max |program - network| = ", r->faithful ? "faithful" : "NOT FAITHFUL",
+		                 dom);
+		put_error(&text, r->fidelity.max_abs_error);
+		gb_strbuf_printf(&text, " over %lld %s points (tolerance %g)\n", (long long)r->fidelity.samples, which,
+		                 opt->tolerance);
+	}
 	gb_strbuf_printf(&text, "# the network: %lld ReLU units, %lld parameters; canonical on the domain: %lld units\n",
-	                 (long long)r->network_units, (long long)r->network_params, (long long)p->n_units);
+	                 (long long)r->network_units, (long long)r->network_params, (long long)r->canon.units_after);
+	if (!opt->no_compress && !r->compress.skipped &&
+	    (r->compress.terms_pruned > 0 || r->compress.bits < 24))
+		gb_strbuf_printf(&text, "# compressed within the criterion: %lld of %lld weights kept, %lld units, %d-bit weights\n",
+		                 (long long)r->compress.terms_after, (long long)r->compress.terms_before,
+		                 (long long)r->compress.units_after, r->compress.bits);
 	gb_strbuf_put(&text, body);
 	if (text.oom) {
 		st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
@@ -324,6 +359,9 @@ gb_status gb_decompile_summary_json(const gb_decompile_result *r, const gb_decom
 	cJSON_AddNumberToObject(fid, "mean_abs_error", r->fidelity.mean_abs_error);
 	cJSON_AddNumberToObject(fid, "argmax_agreement", r->fidelity.argmax_agreement);
 	cJSON_AddNumberToObject(fid, "tolerance", opt->tolerance);
+	cJSON_AddStringToObject(fid, "criterion", opt->agreement > 0 ? "argmax_agreement" : "max_abs_error");
+	if (opt->agreement > 0)
+		cJSON_AddNumberToObject(fid, "required_agreement", opt->agreement);
 	cJSON *size = cJSON_AddObjectToObject(root, "size");
 	cJSON_AddNumberToObject(size, "network_params", (double)r->network_params);
 	cJSON_AddNumberToObject(size, "network_units", (double)r->network_units);
@@ -345,6 +383,12 @@ gb_status gb_decompile_summary_json(const gb_decompile_result *r, const gb_decom
 	cJSON_AddNumberToObject(canon, "merged", (double)r->canon.merged);
 	cJSON_AddNumberToObject(canon, "paired", (double)r->canon.paired);
 	cJSON_AddNumberToObject(canon, "negligible_terms", (double)r->canon.negligible);
+	cJSON *comp = cJSON_AddObjectToObject(root, "compression");
+	cJSON_AddBoolToObject(comp, "applied", !opt->no_compress && !r->compress.skipped);
+	cJSON_AddNumberToObject(comp, "weights_before", (double)r->compress.terms_before);
+	cJSON_AddNumberToObject(comp, "weights_after", (double)r->compress.terms_after);
+	cJSON_AddNumberToObject(comp, "units_after", (double)r->compress.units_after);
+	cJSON_AddNumberToObject(comp, "bits", r->compress.bits);
 	cJSON *structure = cJSON_AddObjectToObject(root, "structure");
 	cJSON *mods = cJSON_AddArrayToObject(structure, "modules");
 	for (int i = 0; i < r->n_modules; i++) {
@@ -363,7 +407,15 @@ gb_status gb_decompile_summary_json(const gb_decompile_result *r, const gb_decom
 		cJSON_AddItemToArray(mods, o);
 	}
 	cJSON_AddArrayToObject(structure, "conv");
-	cJSON_AddArrayToObject(structure, "maps");
+	cJSON *maps = cJSON_AddArrayToObject(structure, "maps");
+	for (int i = 0; i < r->n_maps; i++) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "function", r->maps[i].function);
+		cJSON_AddNumberToObject(o, "count", (double)r->maps[i].count);
+		cJSON_AddNumberToObject(o, "width", (double)r->maps[i].width);
+		cJSON_AddNumberToObject(o, "step", (double)r->maps[i].step);
+		cJSON_AddItemToArray(maps, o);
+	}
 	char *text = cJSON_Print(root);
 	cJSON_Delete(root);
 	if (!text)

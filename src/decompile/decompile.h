@@ -38,6 +38,27 @@ gb_status gb_domain_parse(const char *text, gb_domain *d, gb_error *err);
 /* Writes the domain as "box:-1,1", "bool", "data". */
 void gb_domain_str(const gb_domain *d, char *buf, size_t size);
 
+/* What compress.c judges candidates by, on n points. */
+typedef struct gb_compress_options {
+	const float *x;   /* [n, n_in] */
+	int64_t n;
+	const float *ref; /* the network's outputs there, [n, n_out] */
+	double budget;    /* largest |DAG - network| allowed (when agreement is 0) */
+	double agreement; /* > 0: the fraction of points where output 0's argmax must agree */
+} gb_compress_options;
+
+typedef struct gb_compress_stats {
+	int64_t terms_before, terms_after, terms_pruned;
+	int64_t units_before, units_after;
+	int bits;     /* significant bits the weights were rounded to (24: not rounded) */
+	bool skipped; /* the DAG itself misses the criterion: nothing was tried */
+} gb_compress_stats;
+
+/* compress.c: prunes and rounds *p (replaced) while the criterion holds;
+ * lo/hi are the domain's box for the canonical form kept after each step. */
+gb_status gb_pwl_compress(gb_pwl **p, const double *lo, const double *hi, const gb_compress_options *o,
+                          gb_compress_stats *stats, gb_error *err);
+
 typedef struct gb_decompile_options {
 	gb_domain domain;
 	double tolerance;     /* largest |program - network| allowed (default 1e-4) */
@@ -48,6 +69,9 @@ typedef struct gb_decompile_options {
 	                           * next to the program); NULL: "weights.safetensors". Weights of
 	                           * more than 64 elements go there, the others are inline */
 	int64_t formula_budget; /* nodes before formulas give way to layers (default 4096) */
+	bool no_compress;     /* keep every weight as the network has it */
+	double agreement;     /* > 0: faithful means output 0's argmax agrees on this fraction of
+	                       * the points (a classifier's criterion) instead of the tolerance */
 } gb_decompile_options;
 
 /* An independent part: the flat input features and outputs of one
@@ -56,6 +80,14 @@ typedef struct gb_dc_module {
 	int64_t *inputs, *outputs;
 	int64_t n_inputs, n_outputs, n_units;
 } gb_dc_module;
+
+/* A cell applied to evenly spaced chunks of the input (a map). */
+#define GB_DC_MAX_MAPS 16
+typedef struct gb_dc_map {
+	char function[32];
+	int64_t count, width, step;
+	int output; /* the output tensor it computes */
+} gb_dc_map;
 
 typedef struct gb_fidelity {
 	const char *method;   /* "exhaustive" or "sampled" */
@@ -76,8 +108,11 @@ typedef struct gb_decompile_result {
 	gb_ast_counts counts;
 	gb_canon_stats canon;
 	int64_t lift_counts[6];  /* max, min, abs, relu, clamp, step nodes in the formulas */
+	gb_compress_stats compress;
 	gb_dc_module *modules;   /* independent parts of the canonical DAG */
 	int n_modules;
+	gb_dc_map maps[GB_DC_MAX_MAPS];
+	int n_maps;
 } gb_decompile_result;
 
 void gb_decompile_result_free(gb_decompile_result *r);
@@ -104,8 +139,12 @@ void gb_dc_modules_free(gb_dc_module *mods, int n);
  * that are keywords or primitives get fallback_ in front). */
 void gb_dc_identifier(const char *name, const char *fallback, char *out, size_t size);
 
-/* write.c: the formulas of lf as a program (declarations and assignments). */
-gb_status gb_dc_write_formulas(const gb_pwl *p, const gb_lift *lf, char **text, gb_error *err);
+/* write.c: the formulas of lf as a program (declarations and assignments);
+ * outputs that apply one formula to evenly spaced chunks of a 1-D input
+ * are written as a def called in a comprehension (maps[], at most
+ * GB_DC_MAX_MAPS, *n_maps of them). */
+gb_status gb_dc_write_formulas(const gb_pwl *p, const gb_lift *lf, char **text, gb_dc_map *maps, int *n_maps,
+                               gb_error *err);
 
 /* write.c: the DAG as layers of dense ReLU blocks (units grouped by depth).
  * Weights with at most inline_max elements are written inline, the others
@@ -115,8 +154,14 @@ gb_status gb_dc_write_formulas(const gb_pwl *p, const gb_lift *lf, char **text, 
 gb_status gb_dc_write_layers(const gb_pwl *p, int64_t inline_max, char **text, gb_tensor_map *weights,
                              const char *weights_file, int64_t *params, int64_t *ops, gb_error *err);
 
+/* verify.c: the domain's points for a check (*x malloc'ed, [n, n_in]);
+ * seed picks the random ones; method: "exhaustive" or "sampled". */
+gb_status gb_dc_points(const gb_pwl *p, const gb_decompile_options *opt, uint64_t seed, float **x, int64_t *n,
+                       const char **method, gb_error *err);
+/* verify.c: the network's outputs on the points (*y malloc'ed, [n, n_out]). */
+gb_status gb_dc_network_outputs(gb_model *m, const gb_pwl *p, const float *x, int64_t n, float **y, gb_error *err);
 /* verify.c: runs program (parsed and checked) and network on the domain's
- * points and measures the differences. */
+ * points (a fresh draw: seed + 1) and measures the differences. */
 gb_status gb_dc_verify(gb_model *m, const gb_pwl *p, const gb_ast *program, gb_tensor_map *weights,
                        const gb_decompile_options *opt, gb_fidelity *fid, gb_error *err);
 

@@ -104,6 +104,17 @@ void gb_pwl_depths(const gb_pwl *p, int *depth);
  * GB_STATUS_UNSUPPORTED "FILE: node 'NAME' (OP): ..." saying why. */
 gb_status gb_pwl_lower(gb_model *m, gb_pwl **out, gb_error *err);
 
+/* ---- as a chain of dense layers (chain.c) --------------------------------------------- */
+
+/* The DAG as an ONNX-style model: one float32 input [N, n_in] (the
+ * features of all inputs, flattened and concatenated; named after the
+ * input when there is one), Gemm (transB 1) + Relu per depth, a final Gemm
+ * to one output [N, n_out]; weights named layerK.weight / layerK.bias.
+ * Values a later layer reads pass through: a unit's as relu(h) = h, an
+ * input's as relu(x) - relu(-x). The same function in exact arithmetic;
+ * float32 weights. Prepared (a session can run it at once). */
+gb_status gb_pwl_to_chain(const gb_pwl *p, gb_model **out, gb_error *err);
+
 /* ---- canonical form (canon.c) ------------------------------------------------------- */
 
 typedef struct gb_canon_stats {

@@ -51,13 +51,13 @@ static float *points_add(points *P)
 	return P->x + P->n++ * P->dim;
 }
 
-static gb_status fill_points(const gb_pwl *p, const gb_decompile_options *opt, points *P, const char **method,
-                             gb_error *err)
+static gb_status fill_points(const gb_pwl *p, const gb_decompile_options *opt, uint64_t seed, points *P,
+                             const char **method, gb_error *err)
 {
 	const gb_domain *d = &opt->domain;
 	int64_t n = p->n_in;
 	gb_rng rng;
-	gb_rng_seed(&rng, opt->seed, 0x766572696679ULL); /* "verify" */
+	gb_rng_seed(&rng, seed, 0x766572696679ULL); /* "verify" */
 	P->dim = n;
 	*method = "sampled";
 	if (d->kind == GB_DOMAIN_BOOL && n <= MAX_EXHAUSTIVE_BITS) {
@@ -158,6 +158,59 @@ static gb_status batch_input(const gb_pwl *p, int i, const float *x, int64_t row
 	return GB_OK;
 }
 
+gb_status gb_dc_points(const gb_pwl *p, const gb_decompile_options *opt, uint64_t seed, float **x, int64_t *n,
+                       const char **method, gb_error *err)
+{
+	points P = {0};
+	gb_status st = fill_points(p, opt, seed, &P, method, err);
+	if (st != GB_OK) {
+		free(P.x);
+		return st;
+	}
+	*x = P.x;
+	*n = P.n;
+	return GB_OK;
+}
+
+gb_status gb_dc_network_outputs(gb_model *m, const gb_pwl *p, const float *x, int64_t n, float **y, gb_error *err)
+{
+	gb_session *s = NULL;
+	gb_tensor *ins[64] = {0};
+	*y = malloc((size_t)(n * p->n_out + 1) * sizeof **y);
+	gb_status st = *y ? gb_session_new(m, &s, err) : gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
+	for (int64_t start = 0; st == GB_OK && start < n; start += BATCH) {
+		int64_t rows = n - start < BATCH ? n - start : BATCH;
+		for (int i = 0; i < p->n_inputs && st == GB_OK; i++) {
+			gb_tensor_free(ins[i]);
+			ins[i] = NULL;
+			st = batch_input(p, i, x + start * p->n_in, rows, &ins[i], err);
+			if (st == GB_OK)
+				st = gb_session_set_input(s, i, ins[i], err);
+		}
+		if (st == GB_OK)
+			st = gb_session_forward(s, err);
+		for (int i = 0; st == GB_OK && i < p->n_outputs; i++) {
+			const gb_tensor *t = gb_session_output(s, i);
+			const gb_pwl_io *io = &p->outputs[i];
+			if (t->dtype != GB_DTYPE_F32 || gb_tensor_numel(t) != rows * io->size) {
+				st = gb_fail(err, GB_STATUS_FAILURE, "decompile: the network's output %d has an unexpected shape", i);
+				break;
+			}
+			for (int64_t r = 0; r < rows; r++)
+				memcpy(*y + (start + r) * p->n_out + io->offset, (const float *)t->data + r * io->size,
+				       (size_t)io->size * sizeof **y);
+		}
+	}
+	for (int i = 0; i < 64; i++)
+		gb_tensor_free(ins[i]);
+	gb_session_free(s);
+	if (st != GB_OK) {
+		free(*y);
+		*y = NULL;
+	}
+	return st;
+}
+
 gb_status gb_dc_verify(gb_model *m, const gb_pwl *p, const gb_ast *program, gb_tensor_map *weights,
                        const gb_decompile_options *opt, gb_fidelity *fid, gb_error *err)
 {
@@ -167,7 +220,7 @@ gb_status gb_dc_verify(gb_model *m, const gb_pwl *p, const gb_ast *program, gb_t
 	gb_tensor_map *outs = NULL;
 	memset(fid, 0, sizeof *fid);
 	fid->tolerance = opt->tolerance;
-	gb_status st = fill_points(p, opt, &P, &fid->method, err);
+	gb_status st = fill_points(p, opt, opt->seed + 1, &P, &fid->method, err);
 	if (st == GB_OK)
 		st = gb_session_new(m, &s, err);
 	double sum = 0, worst = 0;

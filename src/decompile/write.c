@@ -121,13 +121,19 @@ typedef struct fctx {
 	const gb_pwl *p;
 	const gb_lift *lf;
 	char (*in)[64];
-	char **names; /* by node id: the let-name of a shared node, or NULL */
+	char **names;         /* by node id: the let-name of a shared node, or NULL */
+	const char *cell_var; /* writing a map's cell: inputs as cell_var[j - base], no names */
+	int64_t base;
 } fctx;
 
 static void put_ex(gb_strbuf *b, const fctx *f, const gb_ex *e, bool top);
 
 static void put_input(gb_strbuf *b, const fctx *f, int64_t j)
 {
+	if (f->cell_var) {
+		gb_strbuf_printf(b, "%s[%lld]", f->cell_var, (long long)(j - f->base));
+		return;
+	}
 	for (int i = 0; i < f->p->n_inputs; i++) {
 		const gb_pwl_io *io = &f->p->inputs[i];
 		if (j >= io->offset && j < io->offset + io->size) {
@@ -149,7 +155,7 @@ static void put_call(gb_strbuf *b, const fctx *f, const char *fn, const gb_ex *e
 
 static void put_ex(gb_strbuf *b, const fctx *f, const gb_ex *e, bool top)
 {
-	if (!top && f->names[e->id]) {
+	if (!top && !f->cell_var && f->names[e->id]) {
 		gb_strbuf_put(b, f->names[e->id]);
 		return;
 	}
@@ -231,7 +237,107 @@ static void collect(const gb_ex *e, const gb_ex **by_id, unsigned char *seen)
 		collect(e->args[k], by_id, seen);
 }
 
-gb_status gb_dc_write_formulas(const gb_pwl *p, const gb_lift *lf, char **text, gb_error *err)
+/* ---- maps: one cell over chunks of the input ------------------------------------------ */
+
+static void input_range(const gb_ex *e, int64_t *lo, int64_t *hi)
+{
+	if (e->kind == GB_EX_INPUT) {
+		*lo = e->input < *lo ? e->input : *lo;
+		*hi = e->input > *hi ? e->input : *hi;
+	}
+	for (int k = 0; k < e->n_args; k++)
+		input_range(e->args[k], lo, hi);
+}
+
+static void count_uses(const gb_ex *e, int64_t *uses)
+{
+	if (uses[e->id]++ > 0)
+		return;
+	for (int k = 0; k < e->n_args; k++)
+		count_uses(e->args[k], uses);
+}
+
+/* Finds outputs that apply one formula to evenly spaced chunks of the one
+ * 1-D input: output tensor i (1-D, k >= 2 elements) with element t equal to
+ * cell(x[b + s t : b + s t + w]). Writes the def and the comprehension;
+ * marks the outputs covered. */
+static gb_status find_maps(gb_strbuf *defs, gb_strbuf *lines, const fctx *f, char (*out)[64], bool *covered,
+                           gb_dc_map *maps, int *n_maps)
+{
+	const gb_pwl *p = f->p;
+	*n_maps = 0;
+	if (p->n_inputs != 1 || p->inputs[0].ndim != 1)
+		return GB_OK;
+	for (int i = 0; i < p->n_outputs && *n_maps < GB_DC_MAX_MAPS; i++) {
+		const gb_pwl_io *io = &p->outputs[i];
+		int64_t k = io->size;
+		if (io->ndim != 1 || k < 2)
+			continue;
+		char *first = NULL;
+		int64_t base0 = 0, step = 0, width = 0;
+		bool same = true;
+		for (int64_t t = 0; t < k && same; t++) {
+			const gb_ex *e = f->lf->outs[io->offset + t];
+			int64_t lo = INT64_MAX, hi = -1;
+			input_range(e, &lo, &hi);
+			if (hi < 0 || e->kind == GB_EX_INPUT) {
+				same = false;
+				break;
+			}
+			fctx cf = *f;
+			cf.cell_var = "v";
+			cf.base = lo;
+			gb_strbuf tb = {0};
+			put_ex(&tb, &cf, e, true);
+			if (tb.oom) {
+				free(tb.data);
+				free(first);
+				return GB_STATUS_NOMEM;
+			}
+			if (t == 0) {
+				first = tb.data;
+				base0 = lo;
+				width = hi - lo + 1;
+			} else {
+				if (t == 1)
+					step = lo - base0;
+				same = strcmp(first, tb.data) == 0 && hi - lo + 1 == width && lo == base0 + t * step && step >= 1;
+				free(tb.data);
+			}
+		}
+		if (same && first) {
+			gb_dc_map *mp = &maps[*n_maps];
+			snprintf(mp->function, sizeof mp->function, "cell%d", *n_maps + 1);
+			if (*n_maps == 0)
+				snprintf(mp->function, sizeof mp->function, "cell");
+			mp->count = k;
+			mp->width = width;
+			mp->step = step;
+			mp->output = i;
+			gb_strbuf_printf(defs, "\ndef %s(v: f32[%lld]) -> f32:\n    return %s\n", mp->function, (long long)width,
+			                 first);
+			char start[64];
+			if (base0 == 0 && step == 1)
+				snprintf(start, sizeof start, "i");
+			else if (base0 == 0)
+				snprintf(start, sizeof start, "%lld * i", (long long)step);
+			else if (step == 1)
+				snprintf(start, sizeof start, "%lld + i", (long long)base0);
+			else
+				snprintf(start, sizeof start, "%lld + %lld * i", (long long)base0, (long long)step);
+			gb_strbuf_printf(lines, "%s = [%s(%s[%s:%s + %lld]) for i in range(%lld)]\n", out[i], mp->function,
+			                 f->in[0], start, start, (long long)width, (long long)k);
+			for (int64_t t = 0; t < k; t++)
+				covered[io->offset + t] = true;
+			(*n_maps)++;
+		}
+		free(first);
+	}
+	return GB_OK;
+}
+
+gb_status gb_dc_write_formulas(const gb_pwl *p, const gb_lift *lf, char **text, gb_dc_map *maps, int *n_maps,
+                               gb_error *err)
 {
 	char in[64][64], out[64][64];
 	io_names(p, in, out);
@@ -240,6 +346,8 @@ gb_status gb_dc_write_formulas(const gb_pwl *p, const gb_lift *lf, char **text, 
 	const gb_ex **by_id = calloc((size_t)(n ? n : 1), sizeof *by_id);
 	unsigned char *seen = calloc((size_t)(n ? n : 1), 1);
 	char **names = calloc((size_t)(n ? n : 1), sizeof *names);
+	bool *covered = NULL;
+	int64_t *uses = NULL;
 	gb_status st = GB_OK;
 	if (!by_id || !seen || !names) {
 		st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
@@ -248,13 +356,29 @@ gb_status gb_dc_write_formulas(const gb_pwl *p, const gb_lift *lf, char **text, 
 	for (int64_t o = 0; o < p->n_out; o++)
 		collect(lf->outs[o], by_id, seen);
 	declare_io(&b, p, in, out, true);
-	fctx f = {p, lf, in, names};
+	fctx f = {p, lf, in, names, NULL, 0};
+	gb_strbuf defs = {0}, map_lines = {0};
+	covered = calloc((size_t)(p->n_out ? p->n_out : 1), sizeof *covered);
+	uses = calloc((size_t)(n ? n : 1), sizeof *uses);
+	if (!covered || !uses || find_maps(&defs, &map_lines, &f, out, covered, maps, n_maps) != GB_OK ||
+	    defs.oom || map_lines.oom) {
+		free(defs.data);
+		free(map_lines.data);
+		st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
+		goto done;
+	}
+	if (defs.data)
+		gb_strbuf_put(&b, defs.data);
+	free(defs.data);
+	for (int64_t o = 0; o < p->n_out; o++)
+		if (!covered[o])
+			count_uses(lf->outs[o], uses);
 	/* shared nonlinear parts get names, in creation order (arguments first) */
 	int64_t counter[8] = {0};
 	bool any = false;
 	for (int64_t id = 0; id < n; id++) {
 		const gb_ex *e = by_id[id];
-		if (!e || e->uses < 2 || e->kind == GB_EX_INPUT || e->kind == GB_EX_LIN)
+		if (!e || uses[id] < 2 || e->kind == GB_EX_INPUT || e->kind == GB_EX_LIN)
 			continue;
 		char name[64];
 		snprintf(name, sizeof name, "%s%lld", kind_word(e->kind), (long long)++counter[e->kind]);
@@ -271,9 +395,14 @@ gb_status gb_dc_write_formulas(const gb_pwl *p, const gb_lift *lf, char **text, 
 		gb_strbuf_put(&b, "\n");
 	}
 	gb_strbuf_put(&b, "\n");
+	if (map_lines.data)
+		gb_strbuf_put(&b, map_lines.data);
+	free(map_lines.data);
 	for (int i = 0; i < p->n_outputs; i++) {
 		const gb_pwl_io *io = &p->outputs[i];
 		for (int64_t e = 0; e < io->size; e++) {
+			if (covered[io->offset + e])
+				continue;
 			put_element(&b, out[i], io->ndim, io->dims, e);
 			gb_strbuf_put(&b, " = ");
 			put_ex(&b, &f, lf->outs[io->offset + e], false);
@@ -288,6 +417,8 @@ done:
 	free(names);
 	free(by_id);
 	free(seen);
+	free(covered);
+	free(uses);
 	if (st != GB_OK) {
 		free(b.data);
 		return st;

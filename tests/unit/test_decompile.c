@@ -196,7 +196,9 @@ static char *formulas(gb_pwl *p)
 	gb_error err = {0};
 	cr_assert_eq(gb_lift_run(&lf, p, 1000, 1e-6, &err), GB_OK, "%s", err.msg);
 	char *text = NULL;
-	cr_assert_eq(gb_dc_write_formulas(p, &lf, &text, &err), GB_OK, "%s", err.msg);
+	gb_dc_map maps[GB_DC_MAX_MAPS];
+	int n_maps = 0;
+	cr_assert_eq(gb_dc_write_formulas(p, &lf, &text, maps, &n_maps, &err), GB_OK, "%s", err.msg);
 	gb_lift_free(&lf);
 	gb_pwl_free(p);
 	return text;
@@ -338,5 +340,40 @@ Test(decompile, domains_parse_or_say_why_not)
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		cr_expect_eq(gb_domain_parse(bad[i], &d, &err), GB_STATUS_USAGE, "'%s'", bad[i]);
 		cr_expect(strstr(err.msg, "box:LO,HI") != NULL);
+	}
+}
+
+/* ---- chains ------------------------------------------------------------------------------- */
+
+Test(chain, keeps_the_function_and_is_a_chain)
+{
+	const char *cases[] = {"examples/max3.onnx", FIXTURES "cnn_folded/model.onnx", FIXTURES "conv1d/model.onnx"};
+	for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+		gb_model *m = load(cases[c]), *chain = NULL;
+		gb_pwl *p = NULL, *q = NULL;
+		gb_error err = {0};
+		cr_assert_eq(gb_pwl_lower(m, &p, &err), GB_OK, "%s", err.msg);
+		cr_assert_eq(gb_pwl_to_chain(p, &chain, &err), GB_OK, "%s: %s", cases[c], err.msg);
+		for (int i = 0; i < chain->n_nodes; i++)
+			cr_expect(strcmp(chain->nodes[i].op_type, "Gemm") == 0 || strcmp(chain->nodes[i].op_type, "Relu") == 0);
+		cr_assert_eq(gb_pwl_lower(chain, &q, &err), GB_OK, "%s", err.msg);
+		cr_expect_eq(q->n_in, p->n_in);
+		cr_expect_eq(q->n_out, p->n_out);
+		/* the chain's flat input holds the same features: compare the DAGs */
+		gb_tensor *x = random_input(p, 200, -1.0f, 1.0f, 11);
+		double *ya = malloc((size_t)(200 * p->n_out) * sizeof *ya), *yb = malloc((size_t)(200 * p->n_out) * sizeof *yb);
+		cr_assert_eq(gb_pwl_eval(p, 200, x->data, ya, NULL, false, &err), GB_OK);
+		cr_assert_eq(gb_pwl_eval(q, 200, x->data, yb, NULL, false, &err), GB_OK);
+		double worst = 0;
+		for (int64_t i = 0; i < 200 * p->n_out; i++)
+			worst = fmax(worst, fabs(ya[i] - yb[i]) / fmax(1.0, fabs(ya[i])));
+		cr_expect_lt(worst, 1e-5, "%s: the chain differs by %g", cases[c], worst);
+		free(ya);
+		free(yb);
+		gb_tensor_free(x);
+		gb_pwl_free(p);
+		gb_pwl_free(q);
+		gb_model_free(chain);
+		gb_model_free(m);
 	}
 }

@@ -1,0 +1,335 @@
+/*
+ * compress.c — a smaller DAG within the tolerance (decompile.h,
+ * gb_pwl_compress): prune terms, then round the weights that are left.
+ *
+ * Every candidate is judged on the same points against the network's own
+ * outputs (computed by the engine), by the caller's criterion: the largest
+ * |DAG - network| at most `budget`, or (for classifiers) the argmax of
+ * output 0 agreeing with the network's on at least a fraction `agreement`
+ * of the points.
+ *
+ *   prune   a term's importance is |w| times the mean |value| of its source
+ *           on the points (inputs: the data; units: their activations). The
+ *           k least important terms go, for the largest k (binary search)
+ *           that meets the criterion; units nothing reads any more go with
+ *           the canonical form that follows. Rounds repeat while they gain.
+ *   round   every weight and bias to b significant bits, for the fewest
+ *           bits (binary search) that meet the criterion.
+ *
+ * The judge evaluates a candidate with units ordered by depth, one float32
+ * matrix product (OpenBLAS) per depth over the inputs and earlier units.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "decompile.h"
+
+/* ---- the judge ---------------------------------------------------------------------- */
+
+typedef struct judge {
+	const gb_compress_options *o;
+	int64_t n_out;
+	float *src; /* [n, n_in + n_units]: inputs, then units in depth order */
+	float *y;   /* [n, n_out] */
+	float *w;
+	int64_t *col; /* source index -> column of src */
+	int *depth;
+	const gb_row **rows;
+	size_t cap_src, cap_y, cap_w, cap_col, cap_depth, cap_rows;
+} judge;
+
+static bool grow(void **buf, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return true;
+	size_t bytes;
+	if (!gb_mul_size(need, elem, &bytes))
+		return false;
+	void *b = realloc(*buf, bytes);
+	if (!b)
+		return false;
+	*buf = b;
+	*cap = need;
+	return true;
+}
+
+static void judge_free(judge *j)
+{
+	free(j->src);
+	free(j->y);
+	free(j->w);
+	free(j->col);
+	free(j->depth);
+	free(j->rows);
+}
+
+/* Evaluates p on the points: outputs to j->y, every source to j->src. */
+static bool judge_eval(judge *j, const gb_pwl *p)
+{
+	int64_t n = j->o->n, width = p->n_in + p->n_units;
+	if (!grow((void **)&j->src, &j->cap_src, (size_t)(n * width + 1), sizeof *j->src) ||
+	    !grow((void **)&j->y, &j->cap_y, (size_t)(n * p->n_out + 1), sizeof *j->y) ||
+	    !grow((void **)&j->col, &j->cap_col, (size_t)(width + 1), sizeof *j->col) ||
+	    !grow((void **)&j->depth, &j->cap_depth, (size_t)(p->n_units + 1), sizeof *j->depth) ||
+	    !grow((void **)&j->rows, &j->cap_rows, (size_t)(p->n_units + p->n_out + 1), sizeof *j->rows))
+		return false;
+	gb_pwl_depths(p, j->depth);
+	int max_depth = 0;
+	for (int64_t u = 0; u < p->n_units; u++)
+		max_depth = j->depth[u] > max_depth ? j->depth[u] : max_depth;
+	for (int64_t i = 0; i < p->n_in; i++)
+		j->col[i] = i;
+	int64_t next = p->n_in;
+	for (int d = 1; d <= max_depth; d++)
+		for (int64_t u = 0; u < p->n_units; u++)
+			if (j->depth[u] == d)
+				j->col[p->n_in + u] = next++;
+	for (int64_t e = 0; e < n; e++)
+		memcpy(j->src + e * width, j->o->x + e * p->n_in, (size_t)p->n_in * sizeof *j->src);
+	int64_t first = p->n_in;
+	for (int d = 1; d <= max_depth + 1; d++) {
+		bool out = d > max_depth;
+		int64_t rows = 0;
+		if (out)
+			for (int64_t o = 0; o < p->n_out; o++)
+				j->rows[rows++] = &p->outs[o];
+		else
+			for (int64_t u = 0; u < p->n_units; u++)
+				if (j->depth[u] == d)
+					j->rows[rows++] = &p->units[u];
+		int64_t k = first; /* the columns rows of this depth may read */
+		if (!grow((void **)&j->w, &j->cap_w, (size_t)(rows * k + 1), sizeof *j->w))
+			return false;
+		memset(j->w, 0, (size_t)(rows * k) * sizeof *j->w);
+		for (int64_t r = 0; r < rows; r++)
+			for (int t = 0; t < j->rows[r]->n; t++)
+				j->w[r * k + j->col[j->rows[r]->idx[t]]] = (float)j->rows[r]->w[t];
+		float *dst = out ? j->y : j->src + first;
+		int64_t ld = out ? p->n_out : width;
+		for (int64_t e = 0; e < n; e++)
+			for (int64_t r = 0; r < rows; r++)
+				dst[e * ld + r] = (float)j->rows[r]->b;
+		if (rows > 0 && n > 0 && k > 0)
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)rows, (int)k, 1.0f, j->src,
+			            (int)width, j->w, (int)k, 1.0f, dst, (int)ld);
+		if (!out)
+			for (int64_t e = 0; e < n; e++)
+				for (int64_t r = 0; r < rows; r++)
+					dst[e * ld + r] = dst[e * ld + r] > 0 ? dst[e * ld + r] : 0;
+		first += rows;
+	}
+	return true;
+}
+
+/* Whether the last evaluation meets the criterion. */
+static bool judge_ok(const judge *j, const gb_pwl *p)
+{
+	const gb_compress_options *o = j->o;
+	int64_t n = o->n, m = p->n_out;
+	if (o->agreement > 0) {
+		int64_t size = p->outputs[0].size, agree = 0;
+		for (int64_t e = 0; e < n; e++) {
+			int64_t a = 0, b = 0;
+			for (int64_t k = 1; k < size; k++) {
+				if (j->y[e * m + k] > j->y[e * m + a])
+					a = k;
+				if (o->ref[e * m + k] > o->ref[e * m + b])
+					b = k;
+			}
+			agree += a == b;
+		}
+		return (double)agree >= o->agreement * (double)n;
+	}
+	for (int64_t i = 0; i < n * m; i++)
+		if (!(fabs((double)j->y[i] - (double)o->ref[i]) <= o->budget))
+			return false;
+	return true;
+}
+
+/* ---- pruning ---------------------------------------------------------------------------- */
+
+typedef struct term_ref {
+	int64_t row; /* < n_units: unit row, else output row - n_units */
+	int t;
+	double score;
+} term_ref;
+
+static int by_score(const void *a, const void *b)
+{
+	double x = ((const term_ref *)a)->score, y = ((const term_ref *)b)->score;
+	return (x > y) - (x < y);
+}
+
+static gb_row *row_at(gb_pwl *p, int64_t r)
+{
+	return r < p->n_units ? &p->units[r] : &p->outs[r - p->n_units];
+}
+
+/* A copy of p without the first k terms of list (marked by zero weights,
+ * then compacted). */
+static gb_status without_terms(const gb_pwl *p, const term_ref *list, int64_t k, gb_pwl **out, gb_error *err)
+{
+	gb_status st = gb_pwl_clone(p, out, err);
+	if (st != GB_OK)
+		return st;
+	for (int64_t i = 0; i < k; i++)
+		row_at(*out, list[i].row)->w[list[i].t] = 0.0;
+	for (int64_t r = 0; r < p->n_units + p->n_out; r++)
+		gb_row_compact(row_at(*out, r));
+	return GB_OK;
+}
+
+/* One pruning round: returns the number of terms removed (p replaced). */
+static gb_status prune_round(judge *j, gb_pwl **pp, int64_t *removed, gb_error *err)
+{
+	gb_pwl *p = *pp;
+	*removed = 0;
+	if (!judge_eval(j, p))
+		return gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory while compressing");
+	int64_t width = p->n_in + p->n_units, n = j->o->n;
+	double *mean = calloc((size_t)(width ? width : 1), sizeof *mean);
+	int64_t total = 0;
+	for (int64_t r = 0; r < p->n_units + p->n_out; r++)
+		total += row_at(p, r)->n;
+	term_ref *list = malloc((size_t)(total ? total : 1) * sizeof *list);
+	if (!mean || !list) {
+		free(mean);
+		free(list);
+		return gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory while compressing");
+	}
+	for (int64_t e = 0; e < n; e++)
+		for (int64_t s = 0; s < width; s++)
+			mean[s] += fabs((double)j->src[e * width + j->col[s]]);
+	for (int64_t s = 0; s < width; s++)
+		mean[s] /= (double)(n ? n : 1);
+	int64_t m = 0;
+	for (int64_t r = 0; r < p->n_units + p->n_out; r++) {
+		const gb_row *row = row_at(p, r);
+		for (int t = 0; t < row->n; t++)
+			list[m++] = (term_ref){r, t, fabs(row->w[t]) * mean[row->idx[t]]};
+	}
+	qsort(list, (size_t)m, sizeof *list, by_score);
+	int64_t lo = 0, hi = m;
+	gb_status st = GB_OK;
+	while (lo < hi && st == GB_OK) {
+		int64_t mid = lo + (hi - lo + 1) / 2;
+		gb_pwl *q = NULL;
+		if ((st = without_terms(p, list, mid, &q, err)) != GB_OK)
+			break;
+		if (!judge_eval(j, q))
+			st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory while compressing");
+		else if (judge_ok(j, q))
+			lo = mid;
+		else
+			hi = mid - 1;
+		gb_pwl_free(q);
+	}
+	if (st == GB_OK && lo > 0) {
+		gb_pwl *q = NULL;
+		if ((st = without_terms(p, list, lo, &q, err)) == GB_OK) {
+			gb_pwl_free(p);
+			*pp = q;
+			*removed = lo;
+		}
+	}
+	free(mean);
+	free(list);
+	return st;
+}
+
+/* ---- rounding ------------------------------------------------------------------------------ */
+
+static double round_bits(double v, int bits)
+{
+	if (v == 0.0 || !isfinite(v))
+		return v;
+	int ex;
+	double m = frexp(v, &ex); /* v = m * 2^ex, 0.5 <= |m| < 1 */
+	double scale = ldexp(1.0, bits);
+	return ldexp(nearbyint(m * scale) / scale, ex);
+}
+
+static gb_status rounded(const gb_pwl *p, int bits, gb_pwl **out, gb_error *err)
+{
+	gb_status st = gb_pwl_clone(p, out, err);
+	if (st != GB_OK)
+		return st;
+	for (int64_t r = 0; r < p->n_units + p->n_out; r++) {
+		gb_row *row = row_at(*out, r);
+		for (int t = 0; t < row->n; t++)
+			row->w[t] = round_bits(row->w[t], bits);
+		row->b = round_bits(row->b, bits);
+		gb_row_compact(row);
+	}
+	return GB_OK;
+}
+
+gb_status gb_pwl_compress(gb_pwl **pp, const double *lo, const double *hi, const gb_compress_options *o,
+                          gb_compress_stats *stats, gb_error *err)
+{
+	judge j = {.o = o};
+	gb_compress_stats s = {0};
+	gb_status st = GB_OK;
+	for (int64_t r = 0; r < (*pp)->n_units + (*pp)->n_out; r++)
+		s.terms_before += row_at(*pp, r)->n;
+	s.units_before = (*pp)->n_units;
+	if (!judge_eval(&j, *pp)) {
+		st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory while compressing");
+		goto done;
+	}
+	if (!judge_ok(&j, *pp)) { /* the DAG itself misses: nothing to gain, leave it to the check */
+		s.skipped = true;
+		goto done;
+	}
+	for (int round = 0; round < 4 && st == GB_OK; round++) {
+		int64_t removed = 0;
+		if ((st = prune_round(&j, pp, &removed, err)) != GB_OK)
+			break;
+		s.terms_pruned += removed;
+		if (removed == 0)
+			break;
+		if ((st = gb_pwl_canonicalize(*pp, lo, hi, 1e-6, NULL, err)) != GB_OK)
+			break;
+		/* the canonical form may move outputs by rounding: keep it only if it still passes */
+		if (!judge_eval(&j, *pp))
+			st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory while compressing");
+	}
+	if (st == GB_OK) {
+		int blo = 1, bhi = 24; /* 24 bits: float32 itself */
+		while (blo < bhi && st == GB_OK) {
+			int mid = (blo + bhi) / 2;
+			gb_pwl *q = NULL;
+			if ((st = rounded(*pp, mid, &q, err)) != GB_OK)
+				break;
+			if (!judge_eval(&j, q))
+				st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory while compressing");
+			else if (judge_ok(&j, q))
+				bhi = mid;
+			else
+				blo = mid + 1;
+			gb_pwl_free(q);
+		}
+		s.bits = blo;
+		if (st == GB_OK && blo < 24) {
+			gb_pwl *q = NULL;
+			if ((st = rounded(*pp, blo, &q, err)) == GB_OK) {
+				gb_pwl_free(*pp);
+				*pp = q;
+				st = gb_pwl_canonicalize(*pp, lo, hi, 1e-6, NULL, err);
+			}
+		}
+	}
+done:
+	if (st == GB_OK) {
+		s.units_after = (*pp)->n_units;
+		for (int64_t r = 0; r < (*pp)->n_units + (*pp)->n_out; r++)
+			s.terms_after += row_at(*pp, r)->n;
+		if (stats)
+			*stats = s;
+	}
+	judge_free(&j);
+	return st;
+}
