@@ -7,10 +7,16 @@
  * interpreter on X, against the network run by the engine — so that a
  * program reported faithful but not is caught. What counts as recovered:
  *
- *   primitives  every primitive the ground-truth program calls is called
- *               in the decompiled one; `and` and `min`, `or` and `max` are
- *               the same functions on f32 (docs/language.md §7.3), and a
- *               `sort` stands for the `min` and `max` of a sorting network
+ *   primitives  every primitive the ground-truth program calls, other than
+ *               the shape ones (flatten, reshape, concat, transpose), is
+ *               called in the decompiled one — by name, or by one of the
+ *               identities the language defines (docs/language.md §7.3,
+ *               §10): `and` is `min` and `or` is `max` on f32; `xor(a, b)`
+ *               is `abs(a - b)`; `majority` is a median network of `min`
+ *               and `max` (both needed); `clamp(x, lo, hi)` is
+ *               `lo + (hi - lo) * step(x, lo, width=hi - lo)` and back; a
+ *               `sort` stands for the `min` and `max` of a sorting network.
+ *               The JSON rows count the matches by name alone too.
  *   modules     as many modules (connected parts) as the ground truth has
  *   conv        a conv2d call, when the ground truth has a convolution
  *   map         a loop, a comprehension or a def called more than once,
@@ -18,6 +24,7 @@
  *   size        program_ops at most twice the ground truth's
  */
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,18 +160,35 @@ static int64_t calls_of(const gb_ast_counts *c, const char *name)
 	return p ? c->prims[p->id] : 0;
 }
 
-/* The expected primitive name is called in c, up to the equivalences of
- * the top comment. */
-static bool primitive_found(const gb_ast_counts *c, const char *name)
+/* Primitives that only move values around: not expected to be recovered. */
+static bool is_shape_primitive(const char *name)
+{
+	return strcmp(name, "flatten") == 0 || strcmp(name, "reshape") == 0 || strcmp(name, "concat") == 0 ||
+	       strcmp(name, "transpose") == 0;
+}
+
+/* The expected primitive name is called in c, by name or (identities)
+ * up to the identities of the top comment. */
+static bool primitive_found(const gb_ast_counts *c, const char *name, bool identities)
 {
 	if (calls_of(c, name) > 0)
 		return true;
-	bool is_max = strcmp(name, "max") == 0 || strcmp(name, "or") == 0;
-	bool is_min = strcmp(name, "min") == 0 || strcmp(name, "and") == 0;
-	if (is_max && (calls_of(c, "max") > 0 || calls_of(c, "or") > 0 || calls_of(c, "sort") > 0))
-		return true;
-	if (is_min && (calls_of(c, "min") > 0 || calls_of(c, "and") > 0 || calls_of(c, "sort") > 0))
-		return true;
+	if (!identities)
+		return false;
+	bool max = calls_of(c, "max") > 0 || calls_of(c, "or") > 0 || calls_of(c, "sort") > 0;
+	bool min = calls_of(c, "min") > 0 || calls_of(c, "and") > 0 || calls_of(c, "sort") > 0;
+	if (strcmp(name, "max") == 0 || strcmp(name, "or") == 0)
+		return max;
+	if (strcmp(name, "min") == 0 || strcmp(name, "and") == 0)
+		return min;
+	if (strcmp(name, "majority") == 0)
+		return min && max;
+	if (strcmp(name, "xor") == 0)
+		return calls_of(c, "abs") > 0;
+	if (strcmp(name, "clamp") == 0)
+		return calls_of(c, "step") > 0;
+	if (strcmp(name, "step") == 0)
+		return calls_of(c, "clamp") > 0;
 	return false;
 }
 
@@ -415,8 +439,11 @@ gb_status gb_zoo_score_case(const char *dir, const char *name, gb_zoo_row *row, 
 	const cJSON *prim;
 	cJSON_ArrayForEach(prim, cJSON_GetObjectItemCaseSensitive(ex, "primitives"))
 	{
+		if (is_shape_primitive(prim->string))
+			continue;
 		row->prims_expected++;
-		if (primitive_found(&r.counts, prim->string))
+		row->prims_by_name += primitive_found(&r.counts, prim->string, false);
+		if (primitive_found(&r.counts, prim->string, true))
 			row->prims_found++;
 		else
 			gb_strbuf_printf(&missing, "%s%s", missing.len ? "," : "", prim->string);
@@ -525,9 +552,12 @@ gb_status gb_zoo_table(const gb_zoo_row *rows, int n, bool markdown, char **text
 				width[c] = (int)strlen(cell);
 		}
 	}
-	for (int c = 0; c < N_COLUMNS; c++)
-		gb_strbuf_printf(&b, markdown ? "| %s " : "%-*s  ", markdown ? (int)strlen(column_names[c]) : width[c],
-		                 column_names[c]);
+	for (int c = 0; c < N_COLUMNS; c++) {
+		if (markdown)
+			gb_strbuf_printf(&b, "| %s ", column_names[c]);
+		else
+			gb_strbuf_printf(&b, "%-*s  ", width[c], column_names[c]);
+	}
 	if (markdown) {
 		gb_strbuf_put(&b, "|\n");
 		for (int c = 0; c < N_COLUMNS; c++)
@@ -592,6 +622,7 @@ gb_status gb_zoo_rows_json(const gb_zoo_row *rows, int n, char **text, gb_error 
 			cJSON_AddNumberToObject(o, "program_ops", (double)r->ops);
 			cJSON_AddNumberToObject(o, "primitives_expected", r->prims_expected);
 			cJSON_AddNumberToObject(o, "primitives_found", r->prims_found);
+			cJSON_AddNumberToObject(o, "primitives_found_by_name", r->prims_by_name);
 			cJSON_AddNumberToObject(o, "modules", r->modules);
 		}
 		if (r->truth_ops >= 0)

@@ -88,7 +88,8 @@ typedef struct gb_zoo_row {
 	bool false_faithful;    /* reported faithful, but the re-check exceeds the tolerance */
 	int64_t ops;            /* program_ops of the decompiled program */
 	int64_t truth_ops;      /* of the ground-truth program; -1 when there is none */
-	int prims_expected, prims_found;
+	int prims_expected, prims_found; /* shape primitives left out; found up to identities (score.c) */
+	int prims_by_name;               /* found under their own name */
 	char prims_missing[GB_ZOO_TEXT]; /* expected primitives not found, comma-separated */
 	int modules, modules_expected;   /* modules_expected -1: not stated */
 	bool conv_expected, conv_found, map_expected, map_found;
