@@ -312,13 +312,25 @@ gb_status gb_pwl_compress(gb_pwl **pp, const double *lo, const double *hi, const
 				blo = mid + 1;
 			gb_pwl_free(q);
 		}
-		s.bits = blo;
+		s.bits = 24;
 		if (st == GB_OK && blo < 24) {
 			gb_pwl *q = NULL;
 			if ((st = rounded(*pp, blo, &q, err)) == GB_OK) {
-				gb_pwl_free(*pp);
-				*pp = q;
-				st = gb_pwl_canonicalize(*pp, lo, hi, 1e-6, NULL, err);
+				bool changed = false; /* weights that already had few bits stay as they were */
+				for (int64_t r = 0; r < q->n_units + q->n_out && !changed; r++) {
+					const gb_row *a = row_at(*pp, r), *b = row_at(q, r);
+					changed = a->n != b->n || a->b != b->b;
+					for (int t = 0; t < a->n && !changed; t++)
+						changed = a->w[t] != b->w[t];
+				}
+				if (changed) {
+					gb_pwl_free(*pp);
+					*pp = q;
+					s.bits = blo;
+					st = gb_pwl_canonicalize(*pp, lo, hi, 1e-6, NULL, err);
+				} else {
+					gb_pwl_free(q);
+				}
 			}
 		}
 	}
