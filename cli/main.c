@@ -26,6 +26,8 @@ int cmd_compile(int argc, char **argv);
 extern const char cmd_compile_usage[];
 int cmd_emit(int argc, char **argv);
 extern const char cmd_emit_usage[];
+int cmd_zoo(int argc, char **argv);
+extern const char cmd_zoo_usage[];
 static int cmd_help(int argc, char **argv);
 
 static const char general_help[] =
@@ -112,6 +114,7 @@ const cli_command cli_commands[] = {
 	{"compile", cmd_compile, "compile a .gbx program into an ONNX network (ReLU expansions or --native)",
 	 cmd_compile_usage},
 	{"emit", cmd_emit, "translate a model or a .gbx program into standalone C or NumPy source code", cmd_emit_usage},
+	{"zoo", cmd_zoo, "build the network zoo (known answers) and score the decompiler on it", cmd_zoo_usage},
 	{"ops", cmd_ops, "list the ONNX ops glassbox executes and differentiates",
 	 "usage: glassbox ops\n"},
 	{"help", cmd_help, "show help for a command", "usage: glassbox help [COMMAND]\n"},
