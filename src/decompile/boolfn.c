@@ -19,8 +19,7 @@
 
 #define BF_QM_VARS 10          /* Quine–McCluskey up to this many variables; greedy cubes above */
 #define BF_FULL_SEARCH_VARS 10 /* every bound set is tried for a disjoint decomposition */
-#define BF_TRIPLE_VARS 12      /* bound sets of 2 and 3 variables */
-#define BF_PAIR_VARS 16        /* bound sets of 2 variables; none above */
+#define BF_MAX_WORK (1 << 27)  /* table reads and words for disjoint decompositions, per function */
 #define BF_MAX_CALLS 2000      /* synthesis calls before only the cheap forms are tried */
 #define BF_MAX_NESTING 90      /* brackets and `not`s nested in one formula (the parser allows 100) */
 #define BF_MAX_HEIGHT 900      /* height of a formula's tree (the parser allows 1000) */
@@ -52,7 +51,7 @@ typedef struct bf_ctx {
 	int n_nodes, cap_nodes;
 	int *kids;
 	int n_kids, cap_kids;
-	int64_t calls;
+	int64_t calls, work; /* synthesis calls; table reads by chart() */
 	gb_status st; /* first failure (allocation) */
 	gb_error *err;
 	bool too_big; /* a sum of products needed more than GB_BOOL_MAX_TERMS products */
@@ -193,13 +192,12 @@ static uint32_t tt_support(const uint64_t *t, int m)
 }
 
 /* t with the variables outside keep fixed to their bits in base, as a
- * table over the variables of keep (in order). */
-static uint64_t *tt_project(bf_ctx *c, const uint64_t *t, int m, uint32_t keep, uint32_t base)
+ * table over the variables of keep (in order), into r (popcount(keep)
+ * variables). */
+static void tt_project_into(uint64_t *r, const uint64_t *t, int m, uint32_t keep, uint32_t base)
 {
 	int k = popc(keep);
-	uint64_t *r = tt_new(c, k);
-	if (!r)
-		return NULL;
+	memset(r, 0, tt_words(k) * sizeof *r);
 	uint32_t v = 0;
 	for (uint32_t u = 0; u < (1u << k); u++) {
 		if (tt_get(t, v | base))
@@ -207,7 +205,58 @@ static uint64_t *tt_project(bf_ctx *c, const uint64_t *t, int m, uint32_t keep, 
 		v = (v - keep) & keep;
 	}
 	(void)m;
+}
+
+static uint64_t *tt_project(bf_ctx *c, const uint64_t *t, int m, uint32_t keep, uint32_t base)
+{
+	uint64_t *r = tt_new(c, popc(keep));
+	if (r)
+		tt_project_into(r, t, m, keep, base);
 	return r;
+}
+
+/* f(v) xor f(v ^ d), a new table. */
+static uint64_t *tt_flip_diff(bf_ctx *c, const uint64_t *f, int m, uint32_t d)
+{
+	size_t nw = tt_words(m);
+	uint64_t *r = tt_new(c, m);
+	if (!r)
+		return NULL;
+	memcpy(r, f, nw * sizeof *r);
+	for (int j = 0; j < m; j++) {
+		if (!(d >> j & 1))
+			continue;
+		if (j < 6) {
+			unsigned sh = 1u << j;
+			for (size_t i = 0; i < nw; i++)
+				r[i] = (r[i] & bf_lo[j]) << sh | (r[i] >> sh & bf_lo[j]);
+		} else {
+			size_t stride = (size_t)1 << (j - 6);
+			for (size_t i = 0; i < nw; i++)
+				if (!(i & stride)) {
+					uint64_t swap = r[i];
+					r[i] = r[i + stride];
+					r[i + stride] = swap;
+				}
+		}
+	}
+	for (size_t i = 0; i < nw; i++)
+		r[i] ^= f[i];
+	return r;
+}
+
+/* Whether t is 0 at every v whose bits in B are those of zv. */
+static bool tt_zero_where(const uint64_t *t, int m, uint32_t B, uint32_t zv)
+{
+	uint64_t low = ~0ULL; /* positions p < 64 with (p & B) == (zv & B) on the low 6 bits */
+	for (int j = 0; j < 6; j++)
+		if (B >> j & 1)
+			low &= zv >> j & 1 ? ~bf_lo[j] : bf_lo[j];
+	size_t B_hi = B >> 6, z_hi = zv >> 6;
+	for (size_t i = 0; i < tt_words(m); i++)
+		if ((i & B_hi) == z_hi && (t[i] & low))
+			return false;
+	return true;
 }
 
 /* t (k variables) as a table over k + 1 that ignores the new last one. */
@@ -631,52 +680,104 @@ static int synth_threshold(bf_ctx *c, const uint64_t *f, int m, const int *cols)
 	return best;
 }
 
+static uint32_t pdep32(uint32_t x, uint32_t mask)
+{
+	uint32_t r = 0;
+	for (uint32_t bit = 1; mask; bit <<= 1, mask &= mask - 1)
+		if (x & bit)
+			r |= mask & (~mask + 1);
+	return r;
+}
+
+/* Sorts a column into at most two classes: 0 for the first seen (kept in
+ * a), 1 for the second (b); 3 for a third. */
+static int classify(uint64_t col, uint64_t *a, uint64_t *b, int *distinct)
+{
+	if (*distinct >= 1 && col == *a)
+		return 0;
+	if (*distinct >= 2 && col == *b)
+		return 1;
+	if (*distinct == 2)
+		return 3;
+	*(*distinct == 0 ? a : b) = col;
+	return (*distinct)++;
+}
+
 /* The columns of f's decomposition chart for the bound set B: for each
  * assignment z of B, the function of the free variables. Returns the
- * number of distinct columns, 3 meaning "more than 2"; for 2 or fewer,
- * cls[z] is 0 for the class of z = 0 and 1 for the other, whose columns go
- * to col_a and col_b (tables over the free variables, caller-allocated). */
+ * number of distinct columns, 3 meaning "more than 2", -1 on failure; for
+ * 2 or fewer, cls[z] is 0 for the class of z = 0 and 1 for the other,
+ * whose columns go to col_a and col_b (tables over the free variables,
+ * caller-allocated). A sample of 64 rows is tried first: most bound sets
+ * fail there. */
 static int chart(bf_ctx *c, const uint64_t *f, int m, uint32_t B, uint8_t *cls, uint64_t *col_a, uint64_t *col_b)
 {
 	uint32_t F = full_mask(m) & ~B;
 	int k = popc(B), mf = m - k;
-	uint32_t *zb = bf_alloc(c, (size_t)1 << k, sizeof *zb);
-	uint32_t *yf = bf_alloc(c, (size_t)1 << mf, sizeof *yf);
-	uint64_t *col = tt_new(c, mf);
-	int distinct = -1;
-	if (!zb || !yf || !col)
-		goto done;
-	uint32_t v = 0;
-	for (uint32_t z = 0; z < (1u << k); z++, v = (v - B) & B)
-		zb[z] = v;
-	v = 0;
-	for (uint32_t y = 0; y < (1u << mf); y++, v = (v - F) & F)
-		yf[y] = v;
-	size_t nw = tt_words(mf);
-	distinct = 0;
-	for (uint32_t z = 0; z < (1u << k); z++) {
-		memset(col, 0, nw * sizeof *col);
-		for (uint32_t y = 0; y < (1u << mf); y++)
-			if (tt_get(f, zb[z] | yf[y]))
-				tt_set(col, y);
-		if (distinct >= 1 && tt_equal(col, col_a, mf)) {
-			cls[z] = 0;
-		} else if (distinct >= 2 && tt_equal(col, col_b, mf)) {
+	int rows = mf <= 6 ? 1 << mf : 64;
+	uint32_t sample[64];
+	for (int i = 0; i < rows; i++)
+		sample[i] = pdep32(mf <= 6 ? (uint32_t)i : ((uint32_t)i * 0x9E3779B1u) >> (32 - mf), F);
+	uint64_t pa = 0, pb = 0;
+	int distinct = 0;
+	uint32_t zv = 0;
+	for (uint32_t z = 0; z < (1u << k); z++, zv = (zv - B) & B) {
+		uint64_t col = 0;
+		for (int i = 0; i < rows; i++)
+			col |= (uint64_t)tt_get(f, zv | sample[i]) << i;
+		int cl = classify(col, &pa, &pb, &distinct);
+		if (cl == 3) {
+			c->work += (int64_t)rows << k;
+			return 3;
+		}
+		cls[z] = (uint8_t)cl;
+	}
+	c->work += (int64_t)rows << k;
+	if (mf <= 6) { /* the sample was every row */
+		col_a[0] = pa;
+		col_b[0] = pb;
+		return distinct;
+	}
+	/* exact: cofactor z equals cofactor z' iff f(v) = f(v ^ d), d = z ^ z'
+	 * spread over B, wherever v's B bits are z */
+	uint64_t **diff = bf_alloc(c, (size_t)1 << k, sizeof *diff); /* diff[d]: f ^ f(v ^ d), made on demand */
+	if (!diff)
+		return -1;
+	int zb = -1, result = 1;
+	for (uint32_t z = 1; z < (1u << k) && result != 3; z++) {
+		int against[2] = {0, zb};
+		cls[z] = 2;
+		for (int cl = 0; cl < 2 && cls[z] == 2; cl++) {
+			if (against[cl] < 0)
+				continue;
+			uint32_t d = z ^ (uint32_t)against[cl];
+			if (!diff[d] && !(diff[d] = tt_flip_diff(c, f, m, pdep32(d, B)))) {
+				result = -1;
+				goto done;
+			}
+			if (tt_zero_where(diff[d], m, B, pdep32((uint32_t)against[cl], B)))
+				cls[z] = (uint8_t)cl;
+		}
+		if (cls[z] == 2 && zb < 0) {
+			zb = (int)z;
 			cls[z] = 1;
-		} else if (distinct < 2) {
-			memcpy(distinct == 0 ? col_a : col_b, col, nw * sizeof *col);
-			cls[z] = (uint8_t)distinct;
-			distinct++;
-		} else {
-			distinct = 3;
-			break;
+			result = 2;
+		} else if (cls[z] == 2) {
+			result = 3;
 		}
 	}
+	cls[0] = 0;
+	if (result <= 2) {
+		tt_project_into(col_a, f, m, F, 0);
+		if (zb >= 0)
+			tt_project_into(col_b, f, m, F, pdep32((uint32_t)zb, B));
+	}
 done:
-	free(zb);
-	free(yf);
-	free(col);
-	return distinct;
+	for (uint32_t d = 0; d < (1u << k); d++)
+		free(diff[d]);
+	free(diff);
+	c->work += (int64_t)tt_words(m) << k;
+	return result;
 }
 
 /* f = G(free columns, s), s a formula over the bound columns B given as
@@ -823,9 +924,9 @@ done:
  * inline. */
 static int synth_disjoint(bf_ctx *c, const uint64_t *f, int m, const int *cols, const bf_sig *sigs, int n_sigs)
 {
-	if (m < 4 || m > BF_PAIR_VARS)
+	if (m < 4)
 		return BF_NONE;
-	int kmax = m <= BF_FULL_SEARCH_VARS ? m - 2 : m <= BF_TRIPLE_VARS ? 3 : 2;
+	int kmax = m <= BF_FULL_SEARCH_VARS ? m - 2 : 3;
 	uint8_t *cls = bf_alloc(c, (size_t)1 << kmax, 1);
 	uint64_t *col_a = tt_new(c, m), *col_b = tt_new(c, m);
 	int r = -1;
@@ -833,7 +934,7 @@ static int synth_disjoint(bf_ctx *c, const uint64_t *f, int m, const int *cols, 
 		goto done;
 	r = BF_NONE;
 	for (int k = kmax; k >= 2 && r == BF_NONE; k--) {
-		for (uint32_t B = 0; B < (1u << m); B++) {
+		for (uint32_t B = 0; B < (1u << m) && c->work < BF_MAX_WORK; B++) {
 			if (popc(B) != k)
 				continue;
 			int d = chart(c, f, m, B, cls, col_a, col_b);
@@ -1185,8 +1286,10 @@ static void synth_sop(bf_ctx *c, const uint64_t *f, int m, const int *cols, cons
 	if (n_off >= 0) {
 		consider(c, best, sop_tree(c, off, n_off, m, cols, BF_AND));
 		consider(c, best, mk_not(c, sop_tree(c, off, n_off, m, cols, BF_OR)));
-		if (!cheap)
+		if (!cheap) {
 			consider(c, best, sop_split(c, off, n_off, m, cols, sigs, n_sigs, BF_AND));
+			consider(c, best, mk_not(c, sop_split(c, off, n_off, m, cols, sigs, n_sigs, BF_OR)));
+		}
 	}
 	free(on);
 	free(off);
@@ -1779,7 +1882,7 @@ gb_status gb_bool_program(const uint8_t *const *tables, int n_out, int n, const 
 	if (!roots)
 		goto fail_st;
 	for (int k = 0; k < n_out; k++) {
-		c.calls = 0;
+		c.calls = c.work = 0;
 		roots[k] = synth(&c, sigs[k].t, n, cols, sigs, k);
 		if (roots[k] < 0) {
 			st = unsupported(&c, out_names[k]);

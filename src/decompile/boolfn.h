@@ -27,8 +27,11 @@
  *   - f = G(rest, s) through a signal s (G's formula names s);
  *   - f = xor(g1, g2, ...) over disjoint variables (components of the
  *     algebraic normal form);
- *   - f = G(free, s(bound)), a simple disjoint (Ashenhurst) decomposition:
- *     s is written inline, e.g. majority(a[1], b[1], a[0] and b[0]);
+ *   - f = G(free, s(bound)), a simple disjoint (Ashenhurst) decomposition
+ *     on the largest bound set found (every set up to 10 variables, sets of
+ *     3 and 2 variables above); s is written inline, e.g.
+ *     majority(a[1], b[1], a[0] and b[0]); repeated, this finds carry
+ *     chains (the carry out of two 10-bit numbers is 10 nested majorities);
  *   - a minimal-ish sum of products (prime implicants by Quine–McCluskey and
  *     a greedy cover up to 10 variables, greedy cube expansion above), the
  *     same for the complement written as a product of sums or under `not`,
@@ -39,9 +42,10 @@
  * Limits: a sum of products of more than GB_BOOL_MAX_TERMS products is
  * refused (GB_STATUS_UNSUPPORTED, "the formula would need more than N
  * products"), so a caller keeps a dense form for such functions (typical
- * for random functions of many variables). The search is bounded; large
- * parity and threshold functions are recognised directly (n = 20 takes
- * milliseconds).
+ * for random functions of more than about 10 variables, or counts modulo
+ * 3). The search is bounded (calls, and table reads for decompositions),
+ * so a formula is found or refused in well under a second for n = 20;
+ * parity and threshold functions are recognised directly (milliseconds).
  *
  * Operation counts are those of the language (gb_ast_count): every `and`,
  * `or`, `not`, `xor(...)` and `majority(...)` written counts one, so

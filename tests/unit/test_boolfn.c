@@ -564,6 +564,64 @@ Test(programs, adder_3_bit)
 		free(t[k]);
 }
 
+Test(programs, adder_8_bit)
+{
+	enum { W = 8, N = 2 * W, OUTS = W + 1 };
+	char vb[N][8], ob[OUTS][12];
+	const char *vars[N], *outs[OUTS];
+	for (int j = 0; j < N; j++) {
+		snprintf(vb[j], sizeof vb[j], "%c[%d]", j < W ? 'a' : 'b', j % W);
+		vars[j] = vb[j];
+	}
+	uint8_t *t[OUTS];
+	for (int k = 0; k < OUTS; k++) {
+		snprintf(ob[k], sizeof ob[k], "total[%d]", k);
+		outs[k] = ob[k];
+		t[k] = table_new(N);
+		for (uint32_t v = 0; v < (1u << N); v++)
+			t[k][v] = ((v & 255) + (v >> 8)) >> k & 1;
+	}
+	gb_error err = {0};
+	char *body = NULL;
+	int64_t ops = 0;
+	cr_assert_eq(gb_bool_program((const uint8_t *const *)t, OUTS, N, vars, outs, &body, &ops, &err), GB_OK, "%s",
+	             err.msg);
+	/* a ripple-carry adder: one line per carry, one op per line */
+	cr_assert_eq(ops, 16, "%s", body);
+	cr_assert(strstr(body, "carry7 = majority(a[6], b[6], carry6)\n"), "%s", body);
+	cr_assert(strstr(body, "total[8] = majority(a[7], b[7], carry7)\n"), "%s", body);
+	check_program(body, W, "output total: f32[9]\n", "total", OUTS, t);
+	free(body);
+	for (int k = 0; k < OUTS; k++)
+		free(t[k]);
+}
+
+Test(programs, comparators)
+{
+	enum { W = 3, N = 2 * W };
+	const char *vars[N] = {"a[0]", "a[1]", "a[2]", "b[0]", "b[1]", "b[2]"};
+	uint8_t *t[2];
+	for (int k = 0; k < 2; k++)
+		t[k] = table_new(N);
+	for (uint32_t v = 0; v < (1u << N); v++) {
+		t[0][v] = (v & 7) > (v >> 3);
+		t[1][v] = (v & 7) == (v >> 3);
+	}
+	gb_error err = {0};
+	char *body = NULL;
+	int64_t ops = 0;
+	cr_assert_eq(gb_bool_program((const uint8_t *const *)t, 2, N, vars, (const char *[]){"y[0]", "y[1]"}, &body, &ops,
+	                             &err),
+	             GB_OK, "%s", err.msg);
+	cr_assert_str_eq(body, "y[0] = majority(a[2], not b[2], majority(a[1], not b[1], a[0] and not b[0]))\n"
+	                       "y[1] = not (xor(a[0], b[0]) or xor(a[1], b[1]) or xor(a[2], b[2]))\n");
+	cr_assert_eq(ops, 12);
+	check_program(body, W, "output y: f32[2]\n", "y", 2, t);
+	free(body);
+	free(t[0]);
+	free(t[1]);
+}
+
 Test(programs, random_multi_output)
 {
 	uint64_t seed = 2024;
@@ -647,6 +705,13 @@ Test(large, parity_and_thresholds_of_20)
 		t[v] = __builtin_popcount(v) >= 4;
 	cr_assert_eq(gb_bool_formula(t, N, xnames(), NULL, 0, &text, &ops, &err), GB_OK, "%s", err.msg);
 	cr_assert_eq(ops, 1, "%s", text);
+	free(text);
+	/* the carry out of two 10-bit numbers: ten nested majorities */
+	for (uint32_t v = 0; v < (1u << N); v++)
+		t[v] = ((v & 1023) + (v >> 10)) >> 10 & 1;
+	cr_assert_eq(gb_bool_formula(t, N, xnames(), NULL, 0, &text, &ops, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(ops, 10, "%s", text);
+	cr_assert(strncmp(text, "majority(x[9], x[19], majority(x[8], x[18], ", 44) == 0, "%s", text);
 	free(text);
 	/* generous: the machine is shared and this may run under sanitizers */
 	cr_assert_lt(seconds() - start, 20.0);
