@@ -1902,7 +1902,8 @@ gb_status gb_bool_program(const uint8_t *const *tables, int n_out, int n, const 
 				if (!occ_collect(&c, kid(&c, roots[r], k), &occs))
 					goto fail_st;
 		}
-		qsort(occs.v, (size_t)occs.n, sizeof *occs.v, occ_cmp);
+		if (occs.n > 1)
+			qsort(occs.v, (size_t)occs.n, sizeof *occs.v, occ_cmp);
 		int best = -1, best_order = 0;
 		for (int i = 0; i < occs.n;) {
 			int j = i, same = 0;

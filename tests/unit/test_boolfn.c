@@ -654,6 +654,28 @@ Test(programs, random_multi_output)
 	}
 }
 
+Test(programs, leaves_only)
+{
+	/* nothing to share: a literal, a constant, a negation, a copy */
+	uint8_t t[4][16];
+	for (uint32_t v = 0; v < 16; v++) {
+		t[0][v] = v & 1;
+		t[1][v] = 1;
+		t[2][v] = !(v >> 3 & 1);
+		t[3][v] = v & 1;
+	}
+	const uint8_t *tabs[4] = {t[0], t[1], t[2], t[3]};
+	const char *outs[4] = {"y[0]", "y[1]", "y[2]", "y[3]"};
+	gb_error err = {0};
+	char *body = NULL;
+	int64_t ops = -1;
+	cr_assert_eq(gb_bool_program(tabs, 4, 4, adder_vars, outs, &body, &ops, &err), GB_OK, "%s", err.msg);
+	cr_assert_str_eq(body, "y[0] = a[0]\ny[1] = 1.0\ny[2] = not b[1]\ny[3] = a[0]\n");
+	cr_assert_eq(ops, 1);
+	check_program(body, 2, "output y: f32[4]\n", "y", 4, (uint8_t *const[]){t[0], t[1], t[2], t[3]});
+	free(body);
+}
+
 Test(programs, names_do_not_collide)
 {
 	/* inputs called carry and t: the intermediate names step aside */
