@@ -12,6 +12,7 @@
 #include "../core/rng.h"
 #include "../core/strbuf.h"
 #include "../lang/lang.h"
+#include "boolfn.h"
 #include "decompile.h"
 
 #define INLINE_MAX 64          /* weights with at most this many elements are written in the program */
@@ -102,21 +103,23 @@ static int cmp_float(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Whether the single output is sort(x) (ascending, or descending) of the
- * single 1-D input on 2000 points of the domain's box, to within 1e-6 of
- * the values' scale: then that is the program (the check that follows
- * measures it on every point like any other). */
-static gb_status match_sort(const gb_pwl *p, const gb_decompile_options *opt, const double *lo, const double *hi,
-                            char **body, gb_error *err)
+/* Whether the single output is one primitive of the whole single 1-D
+ * input on 2000 points of the domain — sort(x) (ascending or descending)
+ * when it has as many elements, max(x) or min(x) when it has one — each
+ * element within budget (or 1e-6 of the values' scale, if larger): then
+ * that is the program (the check that follows measures it on every point
+ * like any other). sort_only: try sort alone. */
+static gb_status match_whole(const gb_pwl *p, const gb_decompile_options *opt, const double *lo, const double *hi,
+                             double budget, bool sort_only, char **body, gb_error *err)
 {
 	*body = NULL;
-	int64_t n = p->n_in;
-	if (p->n_inputs != 1 || p->n_outputs != 1 || p->inputs[0].ndim != 1 || p->outputs[0].ndim != 1 ||
-	    p->n_out != n || n < 2 || n > 4096)
+	int64_t n = p->n_in, m = p->n_out;
+	if (p->n_inputs != 1 || p->n_outputs != 1 || p->inputs[0].ndim != 1 || p->outputs[0].ndim > 1 || n < 2 ||
+	    n > 4096 || !(m == n || (m == 1 && !sort_only)))
 		return GB_OK;
 	int64_t pts = 2000;
 	float *x = malloc((size_t)(pts * n) * sizeof *x), *srt = malloc((size_t)n * sizeof *srt);
-	double *y = malloc((size_t)(pts * n) * sizeof *y);
+	double *y = malloc((size_t)(pts * m) * sizeof *y);
 	gb_status st = GB_OK;
 	if (!x || !y || !srt) {
 		st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
@@ -131,25 +134,32 @@ static gb_status match_sort(const gb_pwl *p, const gb_decompile_options *opt, co
 	}
 	if ((st = gb_pwl_eval(p, pts, x, y, NULL, false, err)) != GB_OK)
 		goto done;
-	bool up = true, down = true;
+	bool up = true, down = true; /* sort ascending / descending, or (m == 1) max / min */
 	for (int64_t i = 0; i < pts && (up || down); i++) {
 		memcpy(srt, x + i * n, (size_t)n * sizeof *srt);
 		qsort(srt, (size_t)n, sizeof *srt, cmp_float);
-		for (int64_t j = 0; j < n; j++) {
-			double scale = 1e-6 * fmax(1.0, fabs(srt[j]));
-			up = up && fabs(y[i * n + j] - srt[j]) <= scale;
-			down = down && fabs(y[i * n + j] - srt[n - 1 - j]) <= 1e-6 * fmax(1.0, fabs(srt[n - 1 - j]));
+		for (int64_t j = 0; j < m; j++) {
+			double a = m == 1 ? srt[n - 1] : srt[j], b = m == 1 ? srt[0] : srt[n - 1 - j];
+			up = up && fabs(y[i * m + j] - a) <= fmax(budget, 1e-6 * fmax(1.0, fabs(a)));
+			down = down && fabs(y[i * m + j] - b) <= fmax(budget, 1e-6 * fmax(1.0, fabs(b)));
 		}
 	}
 	if (up || down) {
-		char in[64], out[64];
+		char in[64], out[64], type[64];
 		gb_dc_identifier(p->inputs[0].name, "x", in, sizeof in);
 		gb_dc_identifier(p->outputs[0].name, "y", out, sizeof out);
 		if (strcmp(in, out) == 0)
-			snprintf(out, sizeof out, "sorted");
+			snprintf(out, sizeof out, m == 1 ? (up ? "largest" : "smallest") : "sorted");
+		if (p->outputs[0].ndim == 0)
+			snprintf(type, sizeof type, "f32");
+		else
+			snprintf(type, sizeof type, "f32[%lld]", (long long)m);
 		gb_strbuf b = {0};
-		gb_strbuf_printf(&b, "input %s: f32[%lld]\noutput %s: f32[%lld]\n\n%s = sort(%s%s)\n", in, (long long)n, out,
-		                 (long long)n, out, in, up ? "" : ", descending=True");
+		gb_strbuf_printf(&b, "input %s: f32[%lld]\noutput %s: %s\n\n", in, (long long)n, out, type);
+		if (m > 1)
+			gb_strbuf_printf(&b, "%s = sort(%s%s)\n", out, in, up ? "" : ", descending=True");
+		else
+			gb_strbuf_printf(&b, "%s%s = %s(%s)\n", out, p->outputs[0].ndim ? "[0]" : "", up ? "max" : "min", in);
 		if (b.oom)
 			st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
 		*body = b.data;
@@ -158,6 +168,109 @@ done:
 	free(x);
 	free(y);
 	free(srt);
+	return st;
+}
+
+/* ---- Boolean domains: truth tables ----------------------------------------------------- */
+
+/* On a Boolean domain of at most GB_BOOL_MAX_VARS inputs whose outputs are
+ * all within budget of 0 or 1 at every input: the outputs' truth tables
+ * written as formulas (boolfn.c). *body stays NULL when the domain or the
+ * outputs do not fit, or the formulas would be too long. */
+static gb_status match_boolean(const gb_pwl *p, const gb_decompile_options *opt, double budget, char **body,
+                               gb_error *err)
+{
+	*body = NULL;
+	int64_t n = p->n_in, rows = (int64_t)1 << (n < 62 ? n : 62);
+	if (opt->domain.kind != GB_DOMAIN_BOOL || n < 1 || n > GB_BOOL_MAX_VARS || p->n_out > 64 ||
+	    (double)rows * (double)(p->n_units + p->n_out + 1) > 4e8)
+		return GB_OK;
+	float *x = malloc((size_t)(rows * n) * sizeof *x);
+	double *y = malloc((size_t)(rows * p->n_out) * sizeof *y);
+	uint8_t *tables = malloc((size_t)(rows * p->n_out));
+	char(*vars)[80] = calloc((size_t)n, sizeof *vars), (*outs)[80] = calloc((size_t)p->n_out, sizeof *outs);
+	const char **var_names = calloc((size_t)n, sizeof *var_names), **out_names = calloc((size_t)p->n_out, sizeof *out_names);
+	const uint8_t **tabs = calloc((size_t)p->n_out, sizeof *tabs);
+	gb_strbuf b = {0};
+	char *lines = NULL;
+	gb_status st = GB_OK;
+	if (!x || !y || !tables || !vars || !outs || !var_names || !out_names || !tabs) {
+		st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
+		goto done;
+	}
+	for (int64_t v = 0; v < rows; v++)
+		for (int64_t j = 0; j < n; j++)
+			x[v * n + j] = (float)((v >> j) & 1); /* boolfn's order: bit j of v is variable j */
+	if ((st = gb_pwl_eval(p, rows, x, y, NULL, false, err)) != GB_OK)
+		goto done;
+	for (int64_t o = 0; o < p->n_out; o++)
+		for (int64_t v = 0; v < rows; v++) {
+			double a = y[v * p->n_out + o];
+			int bit = a > 0.5;
+			if (!(fabs(a - bit) <= budget))
+				goto done; /* not a Boolean function (within the budget) */
+			tables[o * rows + v] = (uint8_t)bit;
+		}
+	/* names: input elements and output elements as the program writes them */
+	char in[64][64], out[64][64];
+	for (int i = 0; i < p->n_inputs + p->n_outputs; i++) {
+		bool is_in = i < p->n_inputs;
+		gb_dc_identifier(is_in ? p->inputs[i].name : p->outputs[i - p->n_inputs].name, is_in ? "x" : "y",
+		                 is_in ? in[i] : out[i - p->n_inputs], 64);
+	}
+	for (int i = 0; i < p->n_outputs; i++)
+		for (int k = 0; k < p->n_inputs; k++)
+			if (strcmp(out[i], in[k]) == 0)
+				snprintf(out[i], 64, "%s_out", in[k]);
+	for (int i = 0; i < p->n_inputs; i++)
+		for (int64_t e = 0; e < p->inputs[i].size; e++)
+			gb_dc_element_name(in[i], p->inputs[i].ndim, p->inputs[i].dims, e, vars[p->inputs[i].offset + e], 80);
+	for (int i = 0; i < p->n_outputs; i++)
+		for (int64_t e = 0; e < p->outputs[i].size; e++)
+			gb_dc_element_name(out[i], p->outputs[i].ndim, p->outputs[i].dims, e, outs[p->outputs[i].offset + e], 80);
+	for (int64_t j = 0; j < n; j++)
+		var_names[j] = vars[j];
+	for (int64_t o = 0; o < p->n_out; o++) {
+		out_names[o] = outs[o];
+		tabs[o] = tables + o * rows;
+	}
+	int64_t ops = 0;
+	gb_error e2 = {0};
+	gb_status bs = gb_bool_program(tabs, (int)p->n_out, (int)n, var_names, out_names, &lines, &ops, &e2);
+	if (bs == GB_STATUS_NOMEM) {
+		st = gb_fail(err, bs, "%s", e2.msg);
+		goto done;
+	}
+	if (bs != GB_OK) /* too long as formulas: the other forms take over */
+		goto done;
+	for (int i = 0; i < p->n_inputs; i++) {
+		gb_strbuf_printf(&b, "input %s: f32", in[i]);
+		for (int a = 0; a < p->inputs[i].ndim; a++)
+			gb_strbuf_printf(&b, "%s%lld", a ? ", " : "[", (long long)p->inputs[i].dims[a]);
+		gb_strbuf_put(&b, p->inputs[i].ndim ? "]\n" : "\n");
+	}
+	for (int i = 0; i < p->n_outputs; i++) {
+		gb_strbuf_printf(&b, "output %s: f32", out[i]);
+		for (int a = 0; a < p->outputs[i].ndim; a++)
+			gb_strbuf_printf(&b, "%s%lld", a ? ", " : "[", (long long)p->outputs[i].dims[a]);
+		gb_strbuf_put(&b, p->outputs[i].ndim ? "]\n" : "\n");
+	}
+	gb_strbuf_printf(&b, "\n%s", lines);
+	if (b.oom)
+		st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
+	else
+		*body = b.data, b.data = NULL;
+done:
+	free(b.data);
+	free(lines);
+	free(x);
+	free(y);
+	free(tables);
+	free(vars);
+	free(outs);
+	free(var_names);
+	free(out_names);
+	free(tabs);
 	return st;
 }
 
@@ -246,7 +359,9 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 	/* formulas when the DAG reads as formulas, else layers */
 	int64_t budget = opt->formula_budget > 0 ? opt->formula_budget : 4096;
 	bool formulas = false;
-	if ((st = match_sort(p, opt, lo, hi, &body, err)) != GB_OK)
+	if ((st = match_boolean(p, opt, 0.5 * opt->tolerance, &body, err)) != GB_OK)
+		goto done;
+	if (!body && (st = match_whole(p, opt, lo, hi, 0, true, &body, err)) != GB_OK)
 		goto done;
 	if (body) {
 		r->form = "formulas";
@@ -258,6 +373,12 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 			goto done;
 		}
 		formulas = ls == GB_OK;
+	}
+	if (!body && !formulas) { /* no exact formulas: one primitive within the tolerance? */
+		if ((st = match_whole(p, opt, lo, hi, 0.5 * opt->tolerance, false, &body, err)) != GB_OK)
+			goto done;
+		if (body)
+			r->form = "formulas";
 	}
 	if (body) {
 		/* a whole-output match */
@@ -274,7 +395,7 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 		int64_t ops;
 		st = gb_dc_write_layers(p, INLINE_MAX, &body, r->weights,
 		                        opt->weights_file ? opt->weights_file : "weights.safetensors", &r->program_params,
-		                        &ops, err);
+		                        &ops, &r->conv, err);
 		r->form = "layers";
 	}
 	if (st != GB_OK)
@@ -416,7 +537,19 @@ gb_status gb_decompile_summary_json(const gb_decompile_result *r, const gb_decom
 		cJSON_AddNumberToObject(o, "units", (double)md->n_units);
 		cJSON_AddItemToArray(mods, o);
 	}
-	cJSON_AddArrayToObject(structure, "conv");
+	cJSON *convs = cJSON_AddArrayToObject(structure, "conv");
+	if (r->conv.filters > 0) {
+		const gb_dc_conv *c = &r->conv;
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "filters", (double)c->filters);
+		cJSON_AddItemToObject(o, "kernel", cJSON_CreateIntArray((const int[]){(int)c->kernel[0], (int)c->kernel[1]}, 2));
+		cJSON_AddItemToObject(o, "stride", cJSON_CreateIntArray((const int[]){(int)c->stride[0], (int)c->stride[1]}, 2));
+		cJSON_AddItemToObject(o, "padding",
+		                      cJSON_CreateIntArray((const int[]){(int)c->padding[0], (int)c->padding[1]}, 2));
+		cJSON_AddItemToObject(o, "input", cJSON_CreateIntArray((const int[]){(int)c->input[0], (int)c->input[1],
+		                                                                     (int)c->input[2]}, 3));
+		cJSON_AddItemToArray(convs, o);
+	}
 	cJSON *maps = cJSON_AddArrayToObject(structure, "maps");
 	for (int i = 0; i < r->n_maps; i++) {
 		cJSON *o = cJSON_CreateObject();

@@ -92,6 +92,13 @@ typedef struct gb_dc_map {
 	int output; /* the output tensor it computes */
 } gb_dc_map;
 
+/* A convolution found in a dense layer. */
+typedef struct gb_dc_conv {
+	int64_t filters; /* 0: none */
+	int64_t kernel[2], stride[2], padding[2];
+	int64_t input[3]; /* C, H, W the input was read as */
+} gb_dc_conv;
+
 typedef struct gb_fidelity {
 	const char *method;   /* "exhaustive" or "sampled" */
 	int64_t samples;
@@ -116,6 +123,7 @@ typedef struct gb_decompile_result {
 	int n_modules;
 	gb_dc_map maps[GB_DC_MAX_MAPS];
 	int n_maps;
+	gb_dc_conv conv;
 } gb_decompile_result;
 
 void gb_decompile_result_free(gb_decompile_result *r);
@@ -174,13 +182,20 @@ void gb_dc_identifier(const char *name, const char *fallback, char *out, size_t 
 gb_status gb_dc_write_formulas(const gb_pwl *p, const gb_lift *lf, char **text, gb_dc_map *maps, int *n_maps,
                                gb_error *err);
 
+/* write.c: how the program writes element e of a tensor: "x[2]", "img[0, 1, 3]", "x". */
+void gb_dc_element_name(const char *name, int ndim, const int64_t *dims, int64_t e, char *out, size_t size);
+
 /* write.c: the DAG as layers of dense ReLU blocks (units grouped by depth).
  * Weights with at most inline_max elements are written inline, the others
  * go to `weights` under their param names and the program reads them from
  * weights_file (required then). params: nonzero weights and biases
- * written; ops: operations written. */
+ * written; ops: operations written. When the first layer is a convolution
+ * over the input seen as an image (conv_find.c: every unit a shifted copy
+ * of a kernel), it is written as conv2d and described in *conv (filters 0
+ * otherwise). */
 gb_status gb_dc_write_layers(const gb_pwl *p, int64_t inline_max, char **text, gb_tensor_map *weights,
-                             const char *weights_file, int64_t *params, int64_t *ops, gb_error *err);
+                             const char *weights_file, int64_t *params, int64_t *ops, gb_dc_conv *conv,
+                             gb_error *err);
 
 /* verify.c: the domain's points for a check (*x malloc'ed, [n, n_in]);
  * seed picks the random ones; method: "exhaustive" or "sampled". */

@@ -10,6 +10,7 @@
 
 #include "../core/strbuf.h"
 #include "../lang/lang.h"
+#include "conv_find.h"
 #include "decompile.h"
 
 /* ---- names ------------------------------------------------------------------------ */
@@ -99,6 +100,14 @@ static void put_element(gb_strbuf *b, const char *name, int ndim, const int64_t 
 	for (int a = 0; a < ndim; a++)
 		gb_strbuf_printf(b, "%s%lld", a ? ", " : "[", (long long)coord[a]);
 	gb_strbuf_put(b, "]");
+}
+
+void gb_dc_element_name(const char *name, int ndim, const int64_t *dims, int64_t e, char *out, size_t size)
+{
+	gb_strbuf b = {0};
+	put_element(&b, name, ndim, dims, e);
+	snprintf(out, size, "%s", b.data && !b.oom ? b.data : "?");
+	free(b.data);
 }
 
 static void declare_io(gb_strbuf *b, const gb_pwl *p, char (*in)[64], char (*out)[64], bool outputs_typed)
@@ -565,9 +574,64 @@ static char *dense_sum(lctx *L, const char *tag, const gb_row *const *rows, int6
 	return e.data;
 }
 
-gb_status gb_dc_write_layers(const gb_pwl *p, int64_t inline_max, char **text, gb_tensor_map *weights,
-                             const char *weights_file, int64_t *params, int64_t *ops, gb_error *err)
+/* Whether the first layer is a convolution over the (single) input seen
+ * as an image: its shape when it has three axes (two: one channel), else
+ * C x S x S for C = 1..4 when the features make such a square. The DAG's
+ * rows are in double; tol is relative to the largest weight. */
+static bool first_layer_conv(const gb_pwl *p, const int *depth, gb_conv_found *found, int64_t img[3])
 {
+	if (p->n_inputs != 1)
+		return false;
+	int64_t rows = 0;
+	for (int64_t u = 0; u < p->n_units; u++)
+		rows += depth[u] == 1;
+	int64_t n = p->n_in;
+	if (rows < 2 || rows * n > ((int64_t)1 << 26))
+		return false;
+	double *W = calloc((size_t)(rows * n), sizeof *W), *b = malloc((size_t)rows * sizeof *b);
+	bool ok = W && b;
+	int64_t r = 0;
+	for (int64_t u = 0; ok && u < p->n_units; u++) {
+		if (depth[u] != 1)
+			continue;
+		const gb_row *row = &p->units[u];
+		for (int k = 0; k < row->n; k++)
+			W[r * n + row->idx[k]] = row->w[k];
+		b[r++] = row->b;
+	}
+	int64_t shapes[8][3], n_shapes = 0;
+	const gb_pwl_io *io = &p->inputs[0];
+	if (io->ndim == 3)
+		memcpy(shapes[n_shapes++], io->dims, sizeof shapes[0]);
+	else if (io->ndim == 2)
+		shapes[n_shapes][0] = 1, shapes[n_shapes][1] = io->dims[0], shapes[n_shapes++][2] = io->dims[1];
+	else
+		for (int64_t c = 1; c <= 4; c++) {
+			if (n % c)
+				continue;
+			int64_t side = (int64_t)llround(sqrt((double)(n / c)));
+			if (side >= 3 && side * side * c == n)
+				shapes[n_shapes][0] = c, shapes[n_shapes][1] = side, shapes[n_shapes++][2] = side;
+		}
+	bool hit = false;
+	for (int64_t i = 0; ok && !hit && i < n_shapes; i++)
+		if (gb_conv_find(W, b, rows, shapes[i][0], shapes[i][1], shapes[i][2], 1e-6, found)) {
+			hit = true;
+			memcpy(img, shapes[i], sizeof shapes[i]);
+		}
+	free(W);
+	free(b);
+	return hit;
+}
+
+gb_status gb_dc_write_layers(const gb_pwl *p, int64_t inline_max, char **text, gb_tensor_map *weights,
+                             const char *weights_file, int64_t *params, int64_t *ops, gb_dc_conv *conv,
+                             gb_error *err)
+{
+	gb_conv_found cf = {0};
+	int64_t img[3] = {0};
+	bool is_conv = false;
+	memset(conv, 0, sizeof *conv);
 	char in[64][64], out[64][64];
 	io_names(p, in, out);
 	int64_t width = p->n_in + p->n_units;
@@ -604,6 +668,7 @@ gb_status gb_dc_write_layers(const gb_pwl *p, int64_t inline_max, char **text, g
 			where_pos[io->offset + e] = e;
 		}
 	}
+	is_conv = first_layer_conv(p, depth, &cf, img);
 	for (int d = 1; d <= max_depth; d++, n_blocks++) {
 		block *bk = &blocks[n_blocks];
 		if (max_depth == 1)
@@ -616,18 +681,59 @@ gb_status gb_dc_write_layers(const gb_pwl *p, int64_t inline_max, char **text, g
 				where_pos[p->n_in + u] = bk->n++;
 			}
 	}
+	if (is_conv) { /* layer 1 is read as flatten(conv2d(...)): (o, i, j) order */
+		int64_t *unit_of_row = malloc((size_t)(p->n_units + 1) * sizeof *unit_of_row), r = 0;
+		if (!unit_of_row) {
+			L.st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
+			goto done;
+		}
+		for (int64_t u = 0; u < p->n_units; u++)
+			if (depth[u] == 1)
+				unit_of_row[r++] = u;
+		int64_t positions = cf.filters * cf.out_h * cf.out_w;
+		for (int64_t k = 0; k < positions; k++)
+			where_pos[p->n_in + unit_of_row[cf.unit[k]]] = k;
+		free(unit_of_row);
+		*conv = (gb_dc_conv){cf.filters, {cf.kh, cf.kw}, {cf.stride_h, cf.stride_w}, {cf.pad_h, cf.pad_w},
+		                     {img[0], img[1], img[2]}};
+	}
 	if (weights_file)
 		gb_strbuf_printf(&b, "weights \"%s\"\n", weights_file);
 	declare_io(&b, p, in, out, false);
 	for (int i = 0; i < p->n_inputs; i++)
-		if (p->inputs[i].ndim != 1) {
+		if (p->inputs[i].ndim != 1 && !is_conv) {
 			if (p->inputs[i].ndim == 0)
 				gb_strbuf_printf(&body, "%s = reshape(%s, [1])\n", blocks[i].name, in[i]);
 			else
 				gb_strbuf_printf(&body, "%s = flatten(%s)\n", blocks[i].name, in[i]);
 			L.ops++;
 		}
-	for (int d = 1; d <= max_depth && L.st == GB_OK; d++) {
+	if (is_conv) {
+		const char *tag = blocks[p->n_inputs].name;
+		char image[96], kname[96], bname[96];
+		if (p->inputs[0].ndim == 3) {
+			snprintf(image, sizeof image, "%s", in[0]);
+		} else {
+			snprintf(image, sizeof image, "%s_image", in[0]);
+			gb_strbuf_printf(&body, "%s = reshape(%s, [%lld, %lld, %lld])\n", image, in[0], (long long)img[0],
+			                 (long long)img[1], (long long)img[2]);
+			L.ops++;
+		}
+		snprintf(kname, sizeof kname, "%s_kernel", tag);
+		snprintf(bname, sizeof bname, "%s_bias", tag);
+		int64_t kd[4] = {cf.filters, img[0], cf.kh, cf.kw};
+		put_param(&L, kname, cf.kernel, 4, kd);
+		put_param(&L, bname, cf.bias, 1, &cf.filters);
+		gb_strbuf_printf(&body,
+		                 "%s_maps = relu(conv2d(%s, %s, bias=%s, stride=[%lld, %lld], padding=[%lld, %lld]))"
+		                 "  # %lld dense units = %lld filters x %lldx%lld positions\n",
+		                 tag, image, kname, bname, (long long)cf.stride_h, (long long)cf.stride_w,
+		                 (long long)cf.pad_h, (long long)cf.pad_w, (long long)(cf.filters * cf.out_h * cf.out_w),
+		                 (long long)cf.filters, (long long)cf.out_h, (long long)cf.out_w);
+		gb_strbuf_printf(&body, "%s = flatten(%s_maps)\n", tag, tag);
+		L.ops += 3;
+	}
+	for (int d = is_conv ? 2 : 1; d <= max_depth && L.st == GB_OK; d++) {
 		int64_t n = 0;
 		for (int64_t u = 0; u < p->n_units; u++)
 			if (depth[u] == d)
@@ -670,6 +776,7 @@ gb_status gb_dc_write_layers(const gb_pwl *p, int64_t inline_max, char **text, g
 			L.st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
 	}
 done:
+	gb_conv_found_free(&cf);
 	free(depth);
 	free(where_block);
 	free(where_pos);
