@@ -83,7 +83,7 @@ $(TOOL): $(CLI_OBJ) $(LIB_A)
 	$(CC) -o $@ $(CLI_OBJ) $(LIB_A) $(LDLIBS_ALL)
 
 # Unit tests: one Criterion binary per tests/unit/test_<module>.c.
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_A) tests/unit/testutil.h tests/unit/tmpdir.h
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_A) tests/unit/testutil.h tests/unit/tmpdir.h tests/unit/prim_table.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(LIB_A) $(shell pkg-config --libs criterion) $(LDLIBS_ALL)
 

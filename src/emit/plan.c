@@ -442,6 +442,36 @@ done:
 
 /* ==== the plan =========================================================================== */
 
+/* Whether static value v has different data at the two batch sizes. */
+static int varies(const em_plan *p, int v)
+{
+	const gb_tensor *a = p->v[v].run_data[0], *b = p->v[v].run_data[1];
+	if (!a || !b)
+		return 0;
+	return a->ndim != b->ndim || memcmp(a->dims, b->dims, sizeof a->dims) != 0 ||
+	       memcmp(a->data, b->data, (size_t)gb_tensor_numel(a) * gb_dtype_size(a->dtype)) != 0;
+}
+
+/* Marks the node that writes static value v as computed (not folded) when
+ * v's data varies with the batch size and the node is not Shape. */
+static void unfold_varying(em_plan *p, int v)
+{
+	const gb_model *m = p->m;
+	if (v < 0 || !p->v[v].is_static || !varies(p, v))
+		return;
+	for (int n = 0; n < m->n_nodes; n++) {
+		const gb_node *node = &m->nodes[n];
+		int writes = 0;
+		for (int o = 0; o < node->n_outputs; o++)
+			writes |= node->outputs[o] == v;
+		if (!writes || strcmp(node->op_type, "Shape") == 0)
+			continue;
+		for (int o = 0; o < node->n_outputs; o++)
+			if (node->outputs[o] >= 0)
+				p->v[node->outputs[o]].is_static = 0;
+	}
+}
+
 /* Ops whose operands past the first set shapes or axes: those must be static. */
 static int shape_operand(const gb_node *node, int k)
 {
@@ -558,6 +588,25 @@ gb_status em_plan_build(em_plan *p, gb_model *m, const char *lang, const char *c
 	for (int r = 0; r < p->n_runs; r++)
 		if ((st = run_once(p, r, p->batch[r], err)) != GB_OK)
 			goto fail;
+
+	/* A static value whose data changes with the batch size (a constant
+	 * Expanded to the batch: how the compiler broadcasts a param or a literal
+	 * against the inputs) is not one constant. When an output or a computed
+	 * node reads it as data, its node is computed instead of folded; nodes
+	 * are visited backwards so that such a node's own data operands follow.
+	 * (Shape's data stays static and is refused below.) */
+	if (p->n_runs > 1) {
+		for (int i = 0; i < m->n_outputs; i++)
+			unfold_varying(p, m->outputs[i]);
+		for (int n = m->n_nodes - 1; n >= 0; n--) {
+			const gb_node *node = &m->nodes[n];
+			if (node->n_outputs < 1 || node->outputs[0] < 0 || p->v[node->outputs[0]].is_static)
+				continue;
+			for (int k = 0; k < node->n_inputs; k++)
+				if (!shape_operand(node, k))
+					unfold_varying(p, node->inputs[k]);
+		}
+	}
 
 	/* Liveness: from the outputs back through the nodes that are not folded. */
 	for (int i = 0; i < m->n_outputs; i++)
