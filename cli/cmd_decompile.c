@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "core/core.h"
@@ -220,6 +221,13 @@ int cmd_decompile(int argc, char **argv)
 		}
 		snprintf(net_path, len + 6, "%.*s.onnx",
 		         (int)(len > 4 && strcmp(output + len - 4, ".gbx") == 0 ? len - 4 : len), output);
+		struct stat a, b2;
+		if (strcmp(net_path, model_path) == 0 ||
+		    (stat(net_path, &a) == 0 && stat(model_path, &b2) == 0 && a.st_ino == b2.st_ino && a.st_dev == b2.st_dev)) {
+			rc = cli_usage("decompile", "the retrained network would go to %s, over the network given; choose another -o",
+			               net_path);
+			goto done;
+		}
 		const char *net_base = strrchr(net_path, '/') ? strrchr(net_path, '/') + 1 : net_path;
 		snprintf(note, sizeof note,
 		         "retrained: %lld of %lld weights kept, test accuracy %.2f%% (the original's %.2f%%); "

@@ -71,6 +71,29 @@ expect 0 "trained mlp" -- "$GB" decompile "$T/t.onnx" --domain box:-1,1 -o "$T/t
 py "np.save('$T/box.npy', np.random.default_rng(0).uniform(-1, 1, (500, 3)).astype(np.float32))" "box points"
 agree "$T/t.onnx" "$T/t.gbx" "$T/box.npy" 1e-4 "trained MLP program"
 
+# ---- compiled programs come back: Boolean formulas, a sort, a convolution -------------------------
+expect 0 "compile parity" -- "$GB" compile examples/parity.gbx -o "$T/parity.onnx"
+expect 0 "parity" -- "$GB" decompile "$T/parity.onnx" --domain bool -o "$T/parity.gbx" --json "$T/parity.json"
+has "$T/parity.gbx" "odd = xor(bits[0], bits[1], bits[2], bits[3], bits[4], bits[5], bits[6], bits[7])" "parity as xor"
+py "s = json.load(open('$T/parity.json')); f = s['fidelity']
+assert f['method'] == 'exhaustive' and f['samples'] == 256 and f['max_abs_error'] == 0, f
+assert s['size']['program_ops'] == 1 and s['primitives'] == {'xor': 1}, s" "parity summary: exhaustive, 1 op"
+expect 0 "compile adder2" -- "$GB" compile examples/adder2.gbx -o "$T/adder2.onnx"
+expect 0 "adder2" -- "$GB" decompile "$T/adder2.onnx" --domain bool
+has "$T/out" "total[2] = majority(a[1], b[1], carry)" "adder's carry chain"
+expect 0 "compile sort3" -- "$GB" compile examples/sort3.gbx -o "$T/sort3.onnx"
+expect 0 "sort3" -- "$GB" decompile "$T/sort3.onnx" --domain box:-1,1
+has "$T/out" "y = sort(x)" "sort3 recognised"
+expect 0 "compile convdense" -- "$GB" compile zoo/planted/convdense.gbx -o "$T/conv.onnx"
+expect 0 "convdense" -- "$GB" decompile "$T/conv.onnx" --domain box:0,1 -o "$T/conv.gbx" --json "$T/conv.json"
+has "$T/conv.gbx" "relu(conv2d(" "dense layer read as a convolution"
+py "c = json.load(open('$T/conv.json'))['structure']['conv']
+assert len(c) == 1 and c[0]['filters'] == 2 and c[0]['kernel'] == [3, 3] and c[0]['input'] == [1, 6, 6], c" "conv summary"
+py "np.save('$T/img.npy', np.random.default_rng(1).uniform(0, 1, (64, 1, 6, 6)).astype(np.float32))" "image points"
+agree "$T/conv.onnx" "$T/conv.gbx" "$T/img.npy" 1e-5 "convolution program"
+expect 0 "round trip" -- "$GB" compile "$T/conv.gbx" -o "$T/conv_again.onnx"
+agree "$T/conv.onnx" "$T/conv_again.onnx" "$T/img.npy" 1e-5 "program compiled back agrees with the network"
+
 # ---- a PyTorch CNN on its data: side-car weights ------------------------------------------------
 CNN=tests/fixtures/torch/cnn_folded
 expect 0 "cnn" -- "$GB" decompile $CNN/model.onnx --domain data --data $CNN/x.npy -o "$T/cnn.gbx" --json "$T/cnn.json"
@@ -81,6 +104,29 @@ py "s = json.load(open('$T/cnn.json')); assert s['faithful'] and s['form'] == 'l
 assert s['size']['program_params'] > 0 and s['fidelity']['samples'] == np.load('$CNN/x.npy').shape[0]" "cnn summary"
 expect 2 "side-car to stdout" -- "$GB" decompile $CNN/model.onnx --domain data --data $CNN/x.npy
 err_has "-o PROGRAM.gbx" "a side-car needs -o"
+
+# ---- --retrain: a pruned, fine-tuned classifier and its exact program ------------------------------
+py "r = np.random.default_rng(2)
+def blobs(n):
+    y = r.integers(0, 3, n); c = np.eye(3, 8) * 2.0
+    return (c[y] + r.normal(0, 0.7, (n, 8))).astype(np.float32), y.astype(np.int64)
+for name, n in (('train', 1200), ('test', 400)):
+    x, y = blobs(n); np.savez('$T/' + name + '.npz', x=x, y=y)" "classification data"
+expect 0 "train classifier" -- "$GB" train --data "$T/train.npz" --arch 8-32-32-3 --epochs 5 -o "$T/clf.onnx" -q
+expect 0 "retrain" -- "$GB" decompile "$T/clf.onnx" --domain data --retrain "$T/train.npz" --test "$T/test.npz" \
+	--keep 0.2 --rounds 2 --epochs 2 -o "$T/small.gbx" --json "$T/clf.json"
+[ -s "$T/small.onnx" ] && ok || bad "the retrained network is written next to the program"
+has "$T/small.gbx" "# retrained:" "the program says it explains the retrained network"
+py "s = json.load(open('$T/clf.json')); t = s['retrain']
+assert t['network'].endswith('small.onnx') and t['weights_after'] <= 0.2 * t['weights_before'] + 3, t
+assert 0.8 <= t['test_accuracy_after'] <= 1 and abs(t['test_accuracy_after'] - t['test_accuracy_before']) < 0.1, t
+assert s['faithful'] and s['size']['program_params'] < s['size']['network_params'] / 3, s['size']" "retrain summary"
+py "np.save('$T/clfx.npy', np.load('$T/test.npz')['x'])" "test points"
+agree "$T/small.onnx" "$T/small.gbx" "$T/clfx.npy" 1e-4 "the program computes the retrained network"
+expect 2 "retrain without --test" -- "$GB" decompile "$T/clf.onnx" --domain data --retrain "$T/train.npz" -o "$T/x.gbx"
+expect 2 "retrain over the input" -- "$GB" decompile "$T/clf.onnx" --domain data --retrain "$T/train.npz" \
+	--test "$T/test.npz" -o "$T/clf.gbx"
+err_has "over the network given" "the retrained network never replaces the one given"
 
 # ---- not faithful: exit 1, nothing written but the summary ----------------------------------------
 expect 1 "tolerance 0" -- "$GB" decompile examples/max3.onnx --domain box:-100,100 --tolerance 0 -o "$T/nf.gbx" --json "$T/nf.json"
