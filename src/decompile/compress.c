@@ -8,6 +8,10 @@
  * output 0 agreeing with the network's on at least a fraction `agreement`
  * of the points.
  *
+ *   merge   the canonical form again with a looser tolerance (1e-5 up to
+ *           3e-2): units that are duplicates or cancelling up to weight
+ *           noise merge or go; the loosest tolerance that meets the
+ *           criterion (and removes units) is kept.
  *   prune   a term's importance is |w| times the mean |value| of its source
  *           on the points (inputs: the data; units: their activations). The
  *           k least important terms go, for the largest k (binary search)
@@ -276,6 +280,14 @@ gb_status gb_pwl_compress(gb_pwl **pp, const double *lo, const double *hi, const
 	for (int64_t r = 0; r < (*pp)->n_units + (*pp)->n_out; r++)
 		s.terms_before += row_at(*pp, r)->n;
 	s.units_before = (*pp)->n_units;
+	/* the judge runs dozens of times: past about 4e9 multiply-adds a run
+	 * (a convolution of 10^4 units written dense, say) it would take minutes,
+	 * so compression is skipped and says so */
+	double cost = (double)((*pp)->n_units + (*pp)->n_out) * (double)((*pp)->n_in + (*pp)->n_units) * (double)o->n;
+	if (cost > 4e9) {
+		s.skipped = s.too_large = true;
+		goto done;
+	}
 	if (!judge_eval(&j, *pp)) {
 		st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory while compressing");
 		goto done;
@@ -283,6 +295,26 @@ gb_status gb_pwl_compress(gb_pwl **pp, const double *lo, const double *hi, const
 	if (!judge_ok(&j, *pp)) { /* the DAG itself misses: nothing to gain, leave it to the check */
 		s.skipped = true;
 		goto done;
+	}
+	/* a looser canonical form first: near-duplicate units merge, near-
+	 * cancelling terms go (weight noise hides exact ones); the loosest
+	 * tolerance that meets the criterion wins */
+	static const double loose[] = {3e-2, 1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5};
+	for (size_t i = 0; i < sizeof loose / sizeof *loose && st == GB_OK; i++) {
+		gb_pwl *q = NULL;
+		if ((st = gb_pwl_clone(*pp, &q, err)) != GB_OK)
+			break;
+		if ((st = gb_pwl_canonicalize(q, lo, hi, loose[i], NULL, err)) == GB_OK) {
+			if (!judge_eval(&j, q))
+				st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory while compressing");
+			else if (q->n_units < (*pp)->n_units && judge_ok(&j, q)) {
+				gb_pwl_free(*pp);
+				*pp = q;
+				s.merge_tol = loose[i];
+				break;
+			}
+		}
+		gb_pwl_free(q);
 	}
 	for (int round = 0; round < 4 && st == GB_OK; round++) {
 		int64_t removed = 0;

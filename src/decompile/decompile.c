@@ -175,7 +175,8 @@ done:
 
 /* On a Boolean domain of at most GB_BOOL_MAX_VARS inputs whose outputs are
  * all within budget of 0 or 1 at every input: the outputs' truth tables
- * written as formulas (boolfn.c). *body stays NULL when the domain or the
+ * written as formulas (boolfn.c). Judged by argmax agreement, a classifier's
+ * single output vector becomes the one-hot code of the class it picks. *body stays NULL when the domain or the
  * outputs do not fit, or the formulas would be too long. */
 static gb_status match_boolean(const gb_pwl *p, const gb_decompile_options *opt, double budget, char **body,
                                gb_error *err)
@@ -203,7 +204,8 @@ static gb_status match_boolean(const gb_pwl *p, const gb_decompile_options *opt,
 			x[v * n + j] = (float)((v >> j) & 1); /* boolfn's order: bit j of v is variable j */
 	if ((st = gb_pwl_eval(p, rows, x, y, NULL, false, err)) != GB_OK)
 		goto done;
-	for (int64_t o = 0; o < p->n_out; o++)
+	bool classes = opt->agreement > 0 && p->n_outputs == 1 && p->outputs[0].ndim == 1 && p->n_out >= 2;
+	for (int64_t o = 0; o < p->n_out && !classes; o++)
 		for (int64_t v = 0; v < rows; v++) {
 			double a = y[v * p->n_out + o];
 			int bit = a > 0.5;
@@ -211,6 +213,16 @@ static gb_status match_boolean(const gb_pwl *p, const gb_decompile_options *opt,
 				goto done; /* not a Boolean function (within the budget) */
 			tables[o * rows + v] = (uint8_t)bit;
 		}
+	/* a classifier judged by its argmax: the one-hot code of the class it
+	 * picks (the first of equal scores, as argmax does), one formula per class */
+	for (int64_t v = 0; v < rows && classes; v++) {
+		int64_t best = 0;
+		for (int64_t o = 1; o < p->n_out; o++)
+			if (y[v * p->n_out + o] > y[v * p->n_out + best])
+				best = o;
+		for (int64_t o = 0; o < p->n_out; o++)
+			tables[o * rows + v] = (uint8_t)(o == best);
+	}
 	/* names: input elements and output elements as the program writes them */
 	char in[64][64], out[64][64];
 	for (int i = 0; i < p->n_inputs + p->n_outputs; i++) {
@@ -236,7 +248,22 @@ static gb_status match_boolean(const gb_pwl *p, const gb_decompile_options *opt,
 	}
 	int64_t ops = 0;
 	gb_error e2 = {0};
-	gb_status bs = gb_bool_program(tabs, (int)p->n_out, (int)n, var_names, out_names, &lines, &ops, &e2);
+	gb_status bs;
+	if (classes && p->n_out == 2) { /* two classes: the label, and the scores as its one-hot code */
+		char *f = NULL;
+		bs = gb_bool_formula(tabs[1], (int)n, var_names, NULL, 0, &f, &ops, &e2);
+		if (bs == GB_OK) {
+			gb_strbuf lb = {0};
+			const char *label = strcmp(out[0], "label") == 0 ? "predicted" : "label";
+			gb_strbuf_printf(&lb, "%s = %s\n%s = [not %s, %s]\n", label, f, out[0], label, label);
+			lines = lb.data;
+			if (lb.oom)
+				bs = GB_STATUS_NOMEM;
+		}
+		free(f);
+	} else {
+		bs = gb_bool_program(tabs, (int)p->n_out, (int)n, var_names, out_names, &lines, &ops, &e2);
+	}
 	if (bs == GB_STATUS_NOMEM) {
 		st = gb_fail(err, bs, "%s", e2.msg);
 		goto done;
@@ -311,7 +338,7 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 	gb_pwl *p = NULL;
 	gb_lift lf = {0};
 	gb_ast *ast = NULL, *final = NULL;
-	char *body = NULL;
+	char *body = NULL, *reserve = NULL;
 	double *lo = NULL, *hi = NULL;
 	gb_strbuf text = {0};
 	gb_status st = gb_tensor_map_new(&r->weights, err);
@@ -335,7 +362,16 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 		goto done;
 	if ((st = gb_pwl_canonicalize(p, lo, hi, CANON_TOL, &r->canon, err)) != GB_OK)
 		goto done;
-	if (!opt->no_compress) {
+	/* matches on the DAG before anything is pruned: Boolean tables, exact
+	 * sorts, and (kept in reserve for when no exact formulas come) one
+	 * primitive of the whole input within the tolerance */
+	if ((st = match_boolean(p, opt, opt->tolerance, &body, err)) != GB_OK) /* every input checked afterwards */
+		goto done;
+	if (!body && (st = match_whole(p, opt, lo, hi, 0, true, &body, err)) != GB_OK)
+		goto done;
+	if (!body && (st = match_whole(p, opt, lo, hi, 0.5 * opt->tolerance, false, &reserve, err)) != GB_OK)
+		goto done;
+	if (!opt->no_compress && !body) {
 		float *x = NULL, *ref = NULL;
 		int64_t n = 0;
 		const char *method;
@@ -359,10 +395,6 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 	/* formulas when the DAG reads as formulas, else layers */
 	int64_t budget = opt->formula_budget > 0 ? opt->formula_budget : 4096;
 	bool formulas = false;
-	if ((st = match_boolean(p, opt, 0.5 * opt->tolerance, &body, err)) != GB_OK)
-		goto done;
-	if (!body && (st = match_whole(p, opt, lo, hi, 0, true, &body, err)) != GB_OK)
-		goto done;
 	if (body) {
 		r->form = "formulas";
 	} else if (p->n_units <= LIFT_MAX_UNITS && p->n_out <= 256) {
@@ -374,11 +406,10 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 		}
 		formulas = ls == GB_OK;
 	}
-	if (!body && !formulas) { /* no exact formulas: one primitive within the tolerance? */
-		if ((st = match_whole(p, opt, lo, hi, 0.5 * opt->tolerance, false, &body, err)) != GB_OK)
-			goto done;
-		if (body)
-			r->form = "formulas";
+	if (!body && !formulas && reserve) { /* no exact formulas: one primitive within the tolerance */
+		body = reserve;
+		reserve = NULL;
+		r->form = "formulas";
 	}
 	if (body) {
 		/* a whole-output match */
@@ -453,6 +484,7 @@ done:
 	free(lo);
 	free(hi);
 	free(body);
+	free(reserve);
 	free(text.data);
 	gb_ast_free(ast);
 	gb_ast_free(final);
@@ -516,6 +548,8 @@ gb_status gb_decompile_summary_json(const gb_decompile_result *r, const gb_decom
 	}
 	cJSON *comp = cJSON_AddObjectToObject(root, "compression");
 	cJSON_AddBoolToObject(comp, "applied", !opt->no_compress && !r->compress.skipped);
+	if (r->compress.too_large)
+		cJSON_AddStringToObject(comp, "skipped", "too large to judge candidates (over 4e9 multiply-adds each)");
 	cJSON_AddNumberToObject(comp, "weights_before", (double)r->compress.terms_before);
 	cJSON_AddNumberToObject(comp, "weights_after", (double)r->compress.terms_after);
 	cJSON_AddNumberToObject(comp, "units_after", (double)r->compress.units_after);

@@ -51,7 +51,9 @@ typedef struct gb_compress_stats {
 	int64_t terms_before, terms_after, terms_pruned;
 	int64_t units_before, units_after;
 	int bits;     /* significant bits the weights were rounded to (24: not rounded) */
-	bool skipped; /* the DAG itself misses the criterion: nothing was tried */
+	double merge_tol; /* the looser canonical tolerance kept (0: none) */
+	bool skipped; /* nothing was tried: the DAG itself misses the criterion, or too_large */
+	bool too_large; /* judging candidates would cost more than about 4e9 multiply-adds each */
 } gb_compress_stats;
 
 /* compress.c: prunes and rounds *p (replaced) while the criterion holds;

@@ -84,7 +84,9 @@ typedef struct gb_zoo_row {
 	bool faithful;          /* as the decompiler reports it */
 	double max_error;       /* the decompiler's measured max |program - network| */
 	double tolerance;
-	double recheck_error;   /* the written program re-run against the network on X */
+	double agreement;       /* > 0: judged by argmax agreement (classifiers on Boolean domains) */
+	double recheck_error;
+	double recheck_agreement; /* argmax agreement of the written program with the network on X */   /* the written program re-run against the network on X */
 	bool false_faithful;    /* reported faithful, but the re-check exceeds the tolerance */
 	int64_t ops;            /* program_ops of the decompiled program */
 	int64_t truth_ops;      /* of the ground-truth program; -1 when there is none */
