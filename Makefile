@@ -11,7 +11,7 @@
 
 PREFIX  ?= /usr/local
 CC      ?= cc
-PKGS    := openblas libprotobuf-c libcjson libzip
+PKGS    := openblas libprotobuf-c libcjson libzip stb
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -16,7 +16,7 @@
 const char cmd_decompile_usage[] =
 	"usage: glassbox decompile MODEL.onnx --domain DOMAIN [--data X.npy]\n"
 	"                          [--tolerance EPS] [-o PROGRAM.gbx] [--json SUMMARY.json]\n"
-	"                          [--agreement A] [--compress on|off] [--samples N] [--seed S]\n"
+	"                          [--agreement A] [--compress on|off] [--figures DIR] [--samples N] [--seed S]\n"
 	"                          [--retrain TRAIN.npz --test TEST.npz [--keep F] [--rounds R] [--epochs E]]\n"
 	"\n"
 	"Writes a program in the glassbox language (docs/language.md) that computes\n"
@@ -54,6 +54,9 @@ const char cmd_decompile_usage[] =
 	"                   program as PROGRAM.onnx: the program is faithful to it.\n"
 	"                   Needs -o and --test TEST.npz (accuracy before and after;\n"
 	"                   its x is the domain for --domain data without --data)\n"
+	"  --figures DIR    image models written as layers: every first-layer unit's\n"
+	"                   input weights as a PNG in DIR (an existing folder),\n"
+	"                   named in a comment beside the layer\n"
 	"  --samples N      random points for a sampled check (default 10000)\n"
 	"  --seed S         seed of the random points (default 0)\n";
 
@@ -141,6 +144,8 @@ int cmd_decompile(int argc, char **argv)
 			data_path = v;
 		else if (strcmp(flag, "--domain") == 0)
 			domain = v;
+		else if (strcmp(flag, "--figures") == 0)
+			opt.figures_dir = v;
 		else if (strcmp(flag, "--retrain") == 0)
 			train_path = v;
 		else if (strcmp(flag, "--test") == 0)
@@ -249,6 +254,13 @@ int cmd_decompile(int argc, char **argv)
 			goto done;
 		}
 		opt.weights_file = side_name;
+	}
+	if (opt.figures_dir && output) { /* name the figures relative to the program's folder when inside it */
+		const char *slash = strrchr(output, '/');
+		size_t dl = slash ? (size_t)(slash - output) + 1 : 0;
+		opt.figures_ref = opt.figures_dir;
+		if (dl > 0 && strncmp(opt.figures_dir, output, dl) == 0)
+			opt.figures_ref = opt.figures_dir + dl;
 	}
 	gb_status st = gb_decompile(retrained ? retrained : model, &opt, &res, &err);
 	if (st != GB_OK) {

@@ -70,19 +70,7 @@ static gb_status add_gemm(gb_model *m, int k, int in, int64_t n_prev, const laye
 	return GB_OK;
 }
 
-static gb_status to_chain(const gb_pwl *p, bool shaped, gb_model **out, gb_error *err);
-
 gb_status gb_pwl_to_chain(const gb_pwl *p, gb_model **out, gb_error *err)
-{
-	return to_chain(p, false, out, err);
-}
-
-gb_status gb_pwl_to_chain_shaped(const gb_pwl *p, gb_model **out, gb_error *err)
-{
-	return to_chain(p, p->n_inputs == 1 && p->inputs[0].ndim != 1, out, err);
-}
-
-static gb_status to_chain(const gb_pwl *p, bool shaped, gb_model **out, gb_error *err)
 {
 	*out = NULL;
 	int64_t width = p->n_in + p->n_units;
@@ -121,23 +109,10 @@ static gb_status to_chain(const gb_pwl *p, bool shaped, gb_model **out, gb_error
 		goto done;
 	}
 	m->values[x].dim_param[0] = "N";
-	int first_in = x; /* what the first Gemm reads */
-	if (shaped) { /* the input keeps its shape; a Flatten feeds the chain */
-		gb_value *v = &m->values[x];
-		v->ndim = p->inputs[0].ndim + 1;
-		for (int a = 0; a < p->inputs[0].ndim; a++)
-			v->dims[a + 1] = p->inputs[0].dims[a];
-		int f = gb_model_add_value(m, "features", GB_DTYPE_F32, 2, xd);
-		if (f < 0 || gb_model_add_node(m, "flatten", "Flatten", "", 1, &x, 1, &f) < 0) {
-			st = gb_fail(err, GB_STATUS_NOMEM, "chain: out of memory");
-			goto done;
-		}
-		first_in = f;
-	}
 	for (int64_t s = 0; s < width; s++)
 		cur[s] = (carrier){s < p->n_in ? s : -1, -1}; /* layer 0: the input itself */
 	int64_t n_prev = p->n_in;
-	int prev = first_in;
+	int prev = x;
 	for (int d = 1; d <= D + 1 && st == GB_OK; d++) {
 		bool last = d == D + 1;
 		/* this layer's nodes */

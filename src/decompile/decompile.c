@@ -423,10 +423,16 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 		r->lift_counts[4] = lf.counts.clamp;
 		r->lift_counts[5] = lf.counts.step;
 	} else {
-		int64_t ops;
-		st = gb_dc_write_layers(p, INLINE_MAX, &body, r->weights,
-		                        opt->weights_file ? opt->weights_file : "weights.safetensors", &r->program_params,
-		                        &ops, &r->conv, err);
+		int64_t ops, *fig_units = NULL, n_figs = 0;
+		if (opt->figures_dir)
+			st = gb_dc_unit_figures(p, opt->figures_dir, &fig_units, &n_figs, err);
+		gb_dc_figures figs = {fig_units, n_figs, opt->figures_ref ? opt->figures_ref : opt->figures_dir};
+		if (st == GB_OK)
+			st = gb_dc_write_layers(p, INLINE_MAX, &body, r->weights,
+			                        opt->weights_file ? opt->weights_file : "weights.safetensors",
+			                        &r->program_params, &ops, &r->conv, &figs, err);
+		free(fig_units);
+		r->figures = n_figs;
 		r->form = "layers";
 	}
 	if (st != GB_OK)

@@ -75,6 +75,8 @@ typedef struct gb_decompile_options {
 	double agreement;     /* > 0: faithful means output 0's argmax agrees on this fraction of
 	                       * the points (a classifier's criterion) instead of the tolerance */
 	const char *note;     /* a line for the program's header (without '#'), or NULL */
+	const char *figures_dir; /* layers form, image input: draw first-layer units here, or NULL */
+	const char *figures_ref; /* how the program's comments name that folder */
 	const struct gb_retrain_result *retrain; /* reported in the summary when set */
 	const char *retrained_model;             /* the retrained network's file, for the summary */
 } gb_decompile_options;
@@ -126,6 +128,7 @@ typedef struct gb_decompile_result {
 	gb_dc_map maps[GB_DC_MAX_MAPS];
 	int n_maps;
 	gb_dc_conv conv;
+	int64_t figures; /* unit figures drawn */
 } gb_decompile_result;
 
 void gb_decompile_result_free(gb_decompile_result *r);
@@ -158,9 +161,9 @@ typedef struct gb_retrain_result {
 	int64_t weights_before, weights_after; /* nonzero weights of the chain before and after pruning */
 } gb_retrain_result;
 
-/* A pruned, fine-tuned version of the classifier m: its canonical DAG on
- * the training data's range as a Gemm+Relu chain (taking m's input shape),
- * every weight matrix pruned by magnitude to keep^(r/rounds) of its weights in round r and
+/* A pruned, fine-tuned version of the classifier m (which must lower to a
+ * ReLU DAG): a copy of m, weights on features always 0 in the training
+ * data zeroed, every weight matrix pruned by magnitude to keep^(r/rounds) of its weights in round r and
  * fine-tuned after each round with pruned weights held at zero. *out is
  * new (prepared; caller frees). */
 gb_status gb_dc_retrain(gb_model *m, const gb_retrain_options *o, gb_model **out, gb_retrain_result *res,
@@ -195,9 +198,24 @@ void gb_dc_element_name(const char *name, int ndim, const int64_t *dims, int64_t
  * over the input seen as an image (conv_find.c: every unit a shifted copy
  * of a kernel), it is written as conv2d and described in *conv (filters 0
  * otherwise). */
+/* Figures of first-layer units for the layers' comments: figure k shows
+ * unit units[k] and is written ref/unit%03d.png. */
+typedef struct gb_dc_figures {
+	const int64_t *units;
+	int64_t n;
+	const char *ref;
+} gb_dc_figures;
+
 gb_status gb_dc_write_layers(const gb_pwl *p, int64_t inline_max, char **text, gb_tensor_map *weights,
                              const char *weights_file, int64_t *params, int64_t *ops, gb_dc_conv *conv,
-                             gb_error *err);
+                             const gb_dc_figures *figs, gb_error *err);
+
+/* figures.c: for a model whose one input is an image (H x W, 1 x H x W, or a
+ * square number of features), one PNG per first-layer unit (its input
+ * weights; red positive, blue negative) in dir as unit000.png, ...;
+ * *units (malloc'ed) lists the units drawn, in order. Nothing is written
+ * for other inputs (*n_units 0). */
+gb_status gb_dc_unit_figures(const gb_pwl *p, const char *dir, int64_t **units, int64_t *n_units, gb_error *err);
 
 /* verify.c: the domain's points for a check (*x malloc'ed, [n, n_in]);
  * seed picks the random ones; method: "exhaustive" or "sampled". */

@@ -114,10 +114,6 @@ gb_status gb_pwl_lower(gb_model *m, gb_pwl **out, gb_error *err);
  * input's as relu(x) - relu(-x). The same function in exact arithmetic;
  * float32 weights. Prepared (a session can run it at once). */
 gb_status gb_pwl_to_chain(const gb_pwl *p, gb_model **out, gb_error *err);
-/* The same, but a single input keeps its shape ([N, C, H, W] say) and a
- * Flatten in front of the first Gemm makes the features: the chain then
- * takes the data the original network took. */
-gb_status gb_pwl_to_chain_shaped(const gb_pwl *p, gb_model **out, gb_error *err);
 
 /* ---- canonical form (canon.c) ------------------------------------------------------- */
 

@@ -1,9 +1,11 @@
 /*
  * retrain.c — a smaller network that keeps the original's accuracy
- * (decompile.h, gb_dc_retrain): the network's canonical DAG is written as
- * a Gemm+Relu chain, then pruned gradually by magnitude and fine-tuned
- * after every step with the pruned weights held at zero (Han et al.'s
- * prune-and-retrain). The decompiler then explains the result exactly:
+ * (decompile.h, gb_dc_retrain): a copy of the network, its weights on
+ * features that are always 0 in the training data zeroed, pruned
+ * gradually by magnitude and fine-tuned after every step with the pruned
+ * weights held at zero (Han et al.'s prune-and-retrain). The copy keeps the
+ * network's own parameterisation (the canonical form's rescaled units
+ * would train differently under Adam). The decompiler then explains the result exactly:
  * the reconstructed network is the one to deploy.
  *
  * Round r of R keeps keep^(r/R) of the weights every weight matrix of the
@@ -11,9 +13,11 @@
  * scale, so one global threshold would empty some); biases are never
  * pruned. Fine-tuning is Adam at lr 1e-3 on cross-entropy, batch 64, seeded.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../train/train.h"
 #include "decompile.h"
@@ -83,6 +87,21 @@ static gb_status prune_layers(gb_model *m, const int64_t *start, double frac, gb
 	return GB_OK;
 }
 
+/* A copy of m through an ONNX round trip (export and import are exact). */
+static gb_status copy_model(const gb_model *m, gb_model **out, gb_error *err)
+{
+	char path[] = "/tmp/glassbox-retrain-XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return gb_fail(err, GB_STATUS_IO, "retrain: cannot make a temporary file: %s", strerror(errno));
+	close(fd);
+	gb_status st = gb_model_save(m, path, err);
+	if (st == GB_OK)
+		st = gb_model_load(path, out, err);
+	unlink(path);
+	return st;
+}
+
 gb_status gb_dc_retrain(gb_model *m, const gb_retrain_options *o, gb_model **out, gb_retrain_result *res,
                         gb_error *err)
 {
@@ -121,10 +140,23 @@ gb_status gb_dc_retrain(gb_model *m, const gb_retrain_options *o, gb_model **out
 			lo[j] = fmin(lo[j], x[i * p->n_in + j]);
 			hi[j] = fmax(hi[j], x[i * p->n_in + j]);
 		}
-	if ((st = gb_pwl_canonicalize(p, lo, hi, 1e-6, NULL, err)) != GB_OK)
+	if ((st = copy_model(m, &chain, err)) != GB_OK)
 		goto done;
-	if ((st = gb_pwl_to_chain_shaped(p, &chain, err)) != GB_OK)
-		goto done;
+	/* weights reading a feature that is 0 on every training sample (MNIST's
+	 * border pixels) never trained: they go first */
+	for (int i = 0; i < chain->n_params; i++) {
+		if (!is_matrix(chain, chain->params[i]))
+			continue;
+		gb_tensor *t = chain->values[chain->params[i]].init;
+		float *w = t->data;
+		int64_t r = t->dims[0], c = t->dims[1];
+		for (int64_t a = 0; a < r; a++)
+			for (int64_t b = 0; b < c; b++) {
+				int64_t j = r == p->n_in && c != p->n_in ? a : c == p->n_in ? b : -1;
+				if (j >= 0 && lo[j] == 0.0 && hi[j] == 0.0)
+					w[a * c + b] = 0.0f;
+			}
+	}
 	start = calloc((size_t)(chain->n_params + 1), sizeof *start);
 	if (!start) {
 		st = gb_fail(err, GB_STATUS_NOMEM, "retrain: out of memory");

@@ -626,7 +626,7 @@ static bool first_layer_conv(const gb_pwl *p, const int *depth, gb_conv_found *f
 
 gb_status gb_dc_write_layers(const gb_pwl *p, int64_t inline_max, char **text, gb_tensor_map *weights,
                              const char *weights_file, int64_t *params, int64_t *ops, gb_dc_conv *conv,
-                             gb_error *err)
+                             const gb_dc_figures *figs, gb_error *err)
 {
 	gb_conv_found cf = {0};
 	int64_t img[3] = {0};
@@ -743,6 +743,12 @@ gb_status gb_dc_write_layers(const gb_pwl *p, int64_t inline_max, char **text, g
 		char *pre = dense_sum(&L, tag, rows, n, blocks, n_blocks, where_block, where_pos);
 		if (!pre)
 			break;
+		if (d == 1 && figs && figs->n > 0) {
+			gb_strbuf_printf(&body, "# what each unit of %s looks at (its input weights; red +, blue -):\n", tag);
+			for (int64_t k = 0; k < figs->n; k++)
+				gb_strbuf_printf(&body, "#   %s[%lld]: %s/unit%03lld.png\n", tag,
+				                 (long long)where_pos[p->n_in + figs->units[k]], figs->ref, (long long)k);
+		}
 		gb_strbuf_printf(&body, "%s = relu(%s)  # %lld units\n", tag, pre, (long long)n);
 		L.ops++;
 		free(pre);
