@@ -92,16 +92,6 @@ static char *sidecar_name(const char *program, char **full)
 	return name;
 }
 
-static gb_status write_text(const char *path, const char *text, gb_error *err)
-{
-	gb_atomic_file f;
-	gb_status st = gb_atomic_open(&f, path, err);
-	if (st != GB_OK)
-		return st;
-	fputs(text, f.fp);
-	return gb_atomic_commit(&f, err);
-}
-
 /* x and y of a .npz data set (borrowed from *map, which the caller frees). */
 static int load_xy(const char *path, gb_tensor_map **map, const gb_tensor **x, const gb_tensor **y)
 {
@@ -273,7 +263,7 @@ int cmd_decompile(int argc, char **argv)
 		goto done;
 	}
 	if (json_path && (gb_decompile_summary_json(&res, &opt, &json, &err) != GB_OK ||
-	                  write_text(json_path, json, &err) != GB_OK)) {
+	                  gb_file_write_text(json_path, json, &err) != GB_OK)) {
 		rc = cli_fail(&err);
 		goto done;
 	}
@@ -300,7 +290,7 @@ int cmd_decompile(int argc, char **argv)
 			rc = cli_fail(&err);
 			goto done;
 		}
-		if (write_text(output, res.program, &err) != GB_OK) {
+		if (gb_file_write_text(output, res.program, &err) != GB_OK) {
 			rc = cli_fail(&err);
 			goto done;
 		}

@@ -126,13 +126,7 @@ int cmd_emit(int argc, char **argv)
 		}
 		goto done;
 	}
-	gb_atomic_file f;
-	if (gb_atomic_open(&f, output, &err) != GB_OK) {
-		rc = cli_fail(&err);
-		goto done;
-	}
-	fputs(text, f.fp);
-	if (gb_atomic_commit(&f, &err) != GB_OK)
+	if (gb_file_write_text(output, text, &err) != GB_OK)
 		rc = cli_fail(&err);
 done:
 	free(text);

@@ -148,11 +148,7 @@ static int zoo_build(int argc, char **argv)
 static int write_file(const char *path, const char *text)
 {
 	gb_error err = {0};
-	gb_atomic_file f;
-	if (gb_atomic_open(&f, path, &err) != GB_OK)
-		return cli_fail(&err);
-	fputs(text, f.fp);
-	if (gb_atomic_commit(&f, &err) != GB_OK)
+	if (gb_file_write_text(path, text, &err) != GB_OK)
 		return cli_fail(&err);
 	return EXIT_OK;
 }

@@ -107,6 +107,8 @@ gb_status gb_atomic_open(gb_atomic_file *f, const char *path, gb_error *err);
 /* Checks for write errors, closes and renames. Always releases f. */
 gb_status gb_atomic_commit(gb_atomic_file *f, gb_error *err);
 void gb_atomic_abort(gb_atomic_file *f);
+/* Writes a NUL-terminated text to path atomically. */
+gb_status gb_file_write_text(const char *path, const char *text, gb_error *err);
 
 /* ---- parallel loops ------------------------------------------------------ */
 

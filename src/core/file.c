@@ -115,3 +115,13 @@ void gb_atomic_abort(gb_atomic_file *f)
 	f->fp = NULL;
 	f->tmp_path = NULL;
 }
+
+gb_status gb_file_write_text(const char *path, const char *text, gb_error *err)
+{
+	gb_atomic_file f;
+	gb_status st = gb_atomic_open(&f, path, err);
+	if (st != GB_OK)
+		return st;
+	fputs(text, f.fp);
+	return gb_atomic_commit(&f, err);
+}

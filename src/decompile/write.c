@@ -499,6 +499,23 @@ static void put_param(lctx *L, const char *name, const float *data, int ndim, co
 		L->st = gb_tensor_map_put(L->weights, name, &t, L->err);
 }
 
+/* param TAG_SUFFIX: f32[n] holding the rows' biases; its name to name. */
+static bool put_bias(lctx *L, const char *tag, const char *suffix, const gb_row *const *rows, int64_t n, char *name,
+                     size_t size)
+{
+	float *bias = malloc((size_t)(n ? n : 1) * sizeof *bias);
+	if (!bias) {
+		L->st = gb_fail(L->err, GB_STATUS_NOMEM, "decompile: out of memory");
+		return false;
+	}
+	for (int64_t r = 0; r < n; r++)
+		bias[r] = (float)rows[r]->b;
+	snprintf(name, size, "%s_%s", tag, suffix);
+	put_param(L, name, bias, 1, &n);
+	free(bias);
+	return true;
+}
+
 /* Writes the pre-activation of `rows` (n rows) as a sum of dense blocks:
  * returns the expression text in *expr (caller frees). */
 static char *dense_sum(lctx *L, const char *tag, const gb_row *const *rows, int64_t n, const block *blocks,
@@ -534,18 +551,11 @@ static char *dense_sum(lctx *L, const char *tag, const gb_row *const *rows, int6
 		gb_strbuf_printf(&e, "%sdense(%s, %s", first ? "" : " + ", blocks[k].name, wname);
 		L->ops += 1 + !first;
 		if (any_bias && !bias_done) {
-			float *bias = malloc((size_t)n * sizeof *bias);
-			if (!bias) {
-				L->st = gb_fail(L->err, GB_STATUS_NOMEM, "decompile: out of memory");
+			char bname[200];
+			if (!put_bias(L, tag, "bias", rows, n, bname, sizeof bname)) {
 				free(e.data);
 				return NULL;
 			}
-			for (int64_t r = 0; r < n; r++)
-				bias[r] = (float)rows[r]->b;
-			char bname[200];
-			snprintf(bname, sizeof bname, "%s_bias", tag);
-			put_param(L, bname, bias, 1, &n);
-			free(bias);
 			gb_strbuf_printf(&e, ", %s", bname);
 			bias_done = true;
 		}
@@ -553,17 +563,9 @@ static char *dense_sum(lctx *L, const char *tag, const gb_row *const *rows, int6
 		first = false;
 	}
 	if (first) { /* reads nothing: a constant */
-		float *bias = malloc((size_t)n * sizeof *bias);
-		if (!bias) {
-			L->st = gb_fail(L->err, GB_STATUS_NOMEM, "decompile: out of memory");
-			return NULL;
-		}
-		for (int64_t r = 0; r < n; r++)
-			bias[r] = (float)rows[r]->b;
 		char bname[200];
-		snprintf(bname, sizeof bname, "%s_constant", tag);
-		put_param(L, bname, bias, 1, &n);
-		free(bias);
+		if (!put_bias(L, tag, "constant", rows, n, bname, sizeof bname))
+			return NULL;
 		gb_strbuf_put(&e, bname);
 	}
 	if (e.oom) {

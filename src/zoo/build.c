@@ -163,16 +163,6 @@ static gb_status join(char *out, const char *a, const char *b, const char *c, gb
 	return GB_OK;
 }
 
-static gb_status write_text(const char *path, const char *text, gb_error *err)
-{
-	gb_atomic_file f;
-	gb_status st = gb_atomic_open(&f, path, err);
-	if (st != GB_OK)
-		return st;
-	fputs(text, f.fp);
-	return gb_atomic_commit(&f, err);
-}
-
 /* A view of t's data with another shape of the same element count. */
 static gb_tensor view_as(const gb_tensor *t, int ndim, const int64_t *dims)
 {
@@ -368,7 +358,7 @@ static gb_status write_case(const char *dir, const char *name, const gb_model *m
 		} else {
 			text = with_nl;
 			memcpy(text + len, "\n", 2);
-			st = write_text(path, text, err);
+			st = gb_file_write_text(path, text, err);
 		}
 	}
 	free(text);
