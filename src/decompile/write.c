@@ -499,6 +499,19 @@ static void put_param(lctx *L, const char *name, const float *data, int ndim, co
 		L->st = gb_tensor_map_put(L->weights, name, &t, L->err);
 }
 
+/* Comment lines naming each first-layer unit's figure (its position in
+ * the layer's block: where_pos). */
+static void put_figures(gb_strbuf *b, const gb_pwl *p, const gb_dc_figures *figs, const char *tag,
+                        const int64_t *where_pos)
+{
+	if (!figs || figs->n == 0)
+		return;
+	gb_strbuf_printf(b, "# what each unit of %s looks at (its input weights; red +, blue -):\n", tag);
+	for (int64_t k = 0; k < figs->n; k++)
+		gb_strbuf_printf(b, "#   %s[%lld]: %s/unit%03lld.png\n", tag, (long long)where_pos[p->n_in + figs->units[k]],
+		                 figs->ref, (long long)k);
+}
+
 /* param TAG_SUFFIX: f32[n] holding the rows' biases; its name to name. */
 static bool put_bias(lctx *L, const char *tag, const char *suffix, const gb_row *const *rows, int64_t n, char *name,
                      size_t size)
@@ -726,6 +739,7 @@ gb_status gb_dc_write_layers(const gb_pwl *p, int64_t inline_max, char **text, g
 		int64_t kd[4] = {cf.filters, img[0], cf.kh, cf.kw};
 		put_param(&L, kname, cf.kernel, 4, kd);
 		put_param(&L, bname, cf.bias, 1, &cf.filters);
+		put_figures(&body, p, figs, tag, where_pos);
 		gb_strbuf_printf(&body,
 		                 "%s_maps = relu(conv2d(%s, %s, bias=%s, stride=[%lld, %lld], padding=[%lld, %lld]))"
 		                 "  # %lld dense units = %lld filters x %lldx%lld positions\n",
@@ -745,12 +759,8 @@ gb_status gb_dc_write_layers(const gb_pwl *p, int64_t inline_max, char **text, g
 		char *pre = dense_sum(&L, tag, rows, n, blocks, n_blocks, where_block, where_pos);
 		if (!pre)
 			break;
-		if (d == 1 && figs && figs->n > 0) {
-			gb_strbuf_printf(&body, "# what each unit of %s looks at (its input weights; red +, blue -):\n", tag);
-			for (int64_t k = 0; k < figs->n; k++)
-				gb_strbuf_printf(&body, "#   %s[%lld]: %s/unit%03lld.png\n", tag,
-				                 (long long)where_pos[p->n_in + figs->units[k]], figs->ref, (long long)k);
-		}
+		if (d == 1)
+			put_figures(&body, p, figs, tag, where_pos);
 		gb_strbuf_printf(&body, "%s = relu(%s)  # %lld units\n", tag, pre, (long long)n);
 		L.ops++;
 		free(pre);

@@ -91,6 +91,11 @@ py "c = json.load(open('$T/conv.json'))['structure']['conv']
 assert len(c) == 1 and c[0]['filters'] == 2 and c[0]['kernel'] == [3, 3] and c[0]['input'] == [1, 6, 6], c" "conv summary"
 py "np.save('$T/img.npy', np.random.default_rng(1).uniform(0, 1, (64, 1, 6, 6)).astype(np.float32))" "image points"
 agree "$T/conv.onnx" "$T/conv.gbx" "$T/img.npy" 1e-5 "convolution program"
+mkdir -p "$T/units"
+expect 0 "figures" -- "$GB" decompile "$T/conv.onnx" --domain box:0,1 -o "$T/conv2.gbx" --figures "$T/units"
+[ "$(ls "$T/units" | grep -c '^unit[0-9][0-9][0-9]\.png$')" -eq 32 ] && ok || bad "one PNG per first-layer unit: $(ls "$T/units" | head)"
+has "$T/conv2.gbx" "hidden[0]: units/unit000.png" "figures named beside the layer, relative to the program"
+py "d = open('$T/units/unit000.png', 'rb').read(); assert d[:8] == b'\\x89PNG\\r\\n\\x1a\\n' and d[16:24] == bytes([0, 0, 0, 6, 0, 0, 0, 6]), d[:24]" "a 6x6 PNG"
 expect 0 "round trip" -- "$GB" compile "$T/conv.gbx" -o "$T/conv_again.onnx"
 agree "$T/conv.onnx" "$T/conv_again.onnx" "$T/img.npy" 1e-5 "program compiled back agrees with the network"
 

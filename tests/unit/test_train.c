@@ -862,3 +862,50 @@ Test(train, progress_csv_and_svg)
 	gb_tensor_free(x);
 	gb_tensor_free(y);
 }
+
+Test(train, keep_zeros_holds_pruned_weights_at_zero)
+{
+	int64_t dims[2] = {4, 2};
+	gb_tensor *x = tu_tensor(GB_DTYPE_F32, 2, dims, (float[]){0, 0, 0, 1, 1, 0, 1, 1});
+	gb_tensor *y = labels_tensor(4, (int64_t[]){0, 1, 1, 0});
+	gb_train_config c;
+	gb_train_config_default(&c);
+	c.epochs = 5;
+	c.batch = 4;
+	gb_model *m = train_spec("2-8-2", x, y, &c, NULL);
+	/* zero every other entry of every weight matrix, then train on */
+	int64_t zeroed = 0;
+	for (int i = 0; i < m->n_params; i++) {
+		gb_tensor *t = m->values[m->params[i]].init;
+		if (t->ndim != 2)
+			continue;
+		for (int64_t k = 0; k < gb_tensor_numel(t); k += 2, zeroed++)
+			((float *)t->data)[k] = 0.0f;
+	}
+	cr_assert_gt(zeroed, 0);
+	float before[64];
+	const gb_tensor *w0 = NULL;
+	for (int i = 0; i < m->n_params && !w0; i++)
+		if (m->values[m->params[i]].init->ndim == 2)
+			w0 = m->values[m->params[i]].init;
+	memcpy(before, w0->data, (size_t)gb_tensor_numel(w0) * sizeof(float));
+	c.keep_zeros = 1;
+	c.epochs = 20;
+	gb_train_data d = {x, y, "xor"};
+	gb_error err = {0};
+	cr_assert_eq(gb_train_model(m, &d, NULL, &c, NULL, NULL, NULL, &err), GB_OK, "%s", err.msg);
+	int64_t moved = 0;
+	for (int i = 0; i < m->n_params; i++) {
+		const gb_tensor *t = m->values[m->params[i]].init;
+		if (t->ndim != 2)
+			continue;
+		for (int64_t k = 0; k < gb_tensor_numel(t); k += 2)
+			cr_expect_eq(((const float *)t->data)[k], 0.0f, "a pruned weight moved");
+	}
+	for (int64_t k = 1; k < gb_tensor_numel(w0); k += 2)
+		moved += ((const float *)w0->data)[k] != before[k];
+	cr_expect_gt(moved, 0, "the other weights train");
+	gb_model_free(m);
+	gb_tensor_free(x);
+	gb_tensor_free(y);
+}
