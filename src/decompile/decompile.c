@@ -416,6 +416,22 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 	} else if (formulas) {
 		st = gb_dc_write_formulas(p, &lf, &body, r->maps, &r->n_maps, err);
 		r->form = "formulas";
+		if (st == GB_OK && reserve) {
+			/* one primitive of the whole input within the tolerance reads better
+			 * than exact formulas of more than one operation */
+			gb_ast *tmp = NULL;
+			gb_ast_counts cnt;
+			if (parse_program(body, &tmp, err) == GB_OK) {
+				gb_ast_count(tmp, &cnt);
+				if (cnt.ops > 1) {
+					free(body);
+					body = reserve;
+					reserve = NULL;
+					r->n_maps = 0;
+				}
+			}
+			gb_ast_free(tmp);
+		}
 		r->lift_counts[0] = lf.counts.max;
 		r->lift_counts[1] = lf.counts.min;
 		r->lift_counts[2] = lf.counts.abs;

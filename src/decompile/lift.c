@@ -328,6 +328,62 @@ static gb_ex *mk_abs(lift_ctx *x, gb_ex *d)
 
 static gb_ex *mk_maxmin(lift_ctx *x, gb_ex_kind kind, gb_ex *const *in, int n_in);
 
+/* Whether the linear form d is >= 0 everywhere, by a proof that needs no
+ * domain: c |u| - c u and c |u| + c u are >= 0 for c > 0 (such a pair of
+ * terms is taken out first); relu, abs and step are >= 0; what is left must
+ * be nonnegative multiples of those and a bias >= 0. */
+static bool provably_nonneg(lift_ctx *x, const lin *d)
+{
+	lin r = {0};
+	for (int k = 0; k < d->n; k++)
+		lin_add(x, &r, d->args[k], d->c[k]);
+	r.b = d->b;
+	for (int k = 0; k < r.n && !failed(x); k++) {
+		const gb_ex *a = r.args[k];
+		double c = r.c[k];
+		if (a->kind != GB_EX_ABS || !(c > 0))
+			continue;
+		/* u's terms, scaled by c, in r with one common sign? */
+		const gb_ex *u = a->args[0];
+		int un = u->kind == GB_EX_LIN ? u->n_args : 1;
+		double ub = u->kind == GB_EX_LIN ? u->b : 0.0;
+		for (int sign = -1; sign <= 1; sign += 2) {
+			bool all = fabs(r.b - sign * c * ub) <= 1e-9 * fmax(1.0, fabs(r.b)) || ub == 0.0;
+			for (int t = 0; t < un && all; t++) {
+				const gb_ex *ut = u->kind == GB_EX_LIN ? u->args[t] : u;
+				double uc = u->kind == GB_EX_LIN ? u->c[t] : 1.0;
+				bool found = false;
+				for (int q = 0; q < r.n && !found; q++)
+					found = r.args[q] == ut && fabs(r.c[q] - sign * c * uc) <= 1e-9 * fabs(c * uc);
+				all = found;
+			}
+			if (!all)
+				continue;
+			for (int t = 0; t < un; t++) {
+				const gb_ex *ut = u->kind == GB_EX_LIN ? u->args[t] : u;
+				double uc = u->kind == GB_EX_LIN ? u->c[t] : 1.0;
+				for (int q = 0; q < r.n; q++)
+					if (r.args[q] == ut)
+						r.c[q] -= sign * c * uc;
+			}
+			r.b -= sign * c * ub;
+			r.c[k] = 0; /* c |u| + sign c u >= 0: the pair is done */
+			break;
+		}
+	}
+	bool ok = !failed(x) && r.b >= -1e-12;
+	for (int k = 0; k < r.n && ok; k++) {
+		double c = r.c[k];
+		if (fabs(c) <= 1e-12)
+			continue;
+		gb_ex_kind kd = r.args[k]->kind;
+		ok = c > 0 && (kd == GB_EX_RELU || kd == GB_EX_ABS || kd == GB_EX_STEP ||
+		               (kd == GB_EX_CLAMP && r.args[k]->lo >= 0));
+	}
+	lin_free(&r);
+	return ok;
+}
+
 /* max or min of two expressions. */
 static gb_ex *mk_pair(lift_ctx *x, gb_ex_kind kind, gb_ex *a, gb_ex *b)
 {
@@ -462,6 +518,22 @@ static gb_ex *mk_maxmin(lift_ctx *x, gb_ex_kind kind, gb_ex *const *in, int n_in
 			args[i--] = args[--n];
 		}
 	}
+	/* dominated arguments: max(a, b) = b when b - a >= 0 provably (and
+	 * min likewise), e.g. max(z, x + z, z + |x|) = z + |x| */
+	for (int i = 0; i < n && !failed(x); i++)
+		for (int j = 0; j < n; j++) {
+			if (j == i)
+				continue;
+			lin d = {0};
+			lin_add(x, &d, args[j], kind == GB_EX_MAX ? 1.0 : -1.0);
+			lin_add(x, &d, args[i], kind == GB_EX_MAX ? -1.0 : 1.0);
+			bool dominated = !failed(x) && provably_nonneg(x, &d);
+			lin_free(&d);
+			if (dominated) {
+				args[i--] = args[--n];
+				break;
+			}
+		}
 	if (n == 1) {
 		out = args[0];
 		goto done;
