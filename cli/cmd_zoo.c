@@ -188,7 +188,7 @@ static int zoo_score(int argc, char **argv)
 	}
 	gb_zoo_row *rows = calloc((size_t)n, sizeof *rows);
 	char *table = NULL, *md = NULL, *json = NULL;
-	int rc = EXIT_OK, false_faithful = 0;
+	int rc = EXIT_OK, false_faithful = 0, bad_roundtrips = 0;
 	if (!rows) {
 		fprintf(stderr, "glassbox: out of memory\n");
 		rc = EXIT_FAIL;
@@ -201,6 +201,7 @@ static int zoo_score(int argc, char **argv)
 		}
 		const gb_zoo_row *r = &rows[i];
 		false_faithful += r->false_faithful;
+		bad_roundtrips += r->ran && !r->roundtrip_ok;
 		if (quiet)
 			continue;
 		if (r->ran)
@@ -233,6 +234,13 @@ static int zoo_score(int argc, char **argv)
 		}
 		if ((rc = write_file(json_path, json)) != EXIT_OK)
 			goto done;
+	}
+	if (bad_roundtrips) {
+		fprintf(stderr,
+		        "glassbox: %d program(s) compiled back into networks differ from the network beyond the tolerance "
+		        "on X (roundtrip_ok false in --json)\n",
+		        bad_roundtrips);
+		rc = EXIT_FAIL;
 	}
 	if (false_faithful) {
 		fprintf(stderr,

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -351,6 +352,57 @@ done:
 	return st;
 }
 
+/* The program compiled back into a network (ReLU expansions, its side-car
+ * written to a temporary folder) and run on x against the network's y. */
+static gb_status roundtrip(const char *program, gb_tensor_map *weights, const gb_tensor *x, const gb_tensor *y,
+                           double *max_err, double *agreement, gb_error *err)
+{
+	char dir[] = "/tmp/glassbox-zoo-XXXXXX", path[PATH_MAX_LEN];
+	gb_ast *ast = NULL;
+	gb_model *net = NULL;
+	gb_tensor *z = NULL;
+	if (!mkdtemp(dir))
+		return gb_fail(err, GB_STATUS_IO, "round trip: cannot make a temporary folder: %s", strerror(errno));
+	snprintf(path, sizeof path, "%s/weights.safetensors", dir);
+	gb_status st = GB_OK;
+	if (gb_tensor_map_count(weights) > 0)
+		st = gb_safetensors_save(path, weights, err);
+	if (st == GB_OK)
+		st = gb_ast_parse(program, strlen(program), "(decompiled program)", &ast, err);
+	if (st == GB_OK)
+		st = gb_ast_compile(ast, dir, false, &net, err);
+	if (st == GB_OK)
+		st = network_run(net, x, &z, err);
+	if (st == GB_OK && (z->dtype != GB_DTYPE_F32 || gb_tensor_numel(z) != gb_tensor_numel(y)))
+		st = gb_fail(err, GB_STATUS_FAILURE, "round trip: the compiled program's output does not fit the network's");
+	if (st == GB_OK) {
+		const float *a = z->data, *b = y->data;
+		int64_t rows = x->dims[0], k = rows ? gb_tensor_numel(y) / rows : 0, agree = 0;
+		double worst = 0;
+		for (int64_t i = 0; i < gb_tensor_numel(y); i++) {
+			double e = fabs((double)a[i] - (double)b[i]);
+			if (!(e <= worst))
+				worst = e;
+		}
+		for (int64_t r = 0; r < rows; r++) {
+			int64_t ia = 0, ib = 0;
+			for (int64_t j = 1; j < k; j++) {
+				ia = a[r * k + j] > a[r * k + ia] ? j : ia;
+				ib = b[r * k + j] > b[r * k + ib] ? j : ib;
+			}
+			agree += ia == ib;
+		}
+		*max_err = worst;
+		*agreement = rows ? (double)agree / (double)rows : 1.0;
+	}
+	remove(path);
+	rmdir(dir);
+	gb_tensor_free(z);
+	gb_model_free(net);
+	gb_ast_free(ast);
+	return st;
+}
+
 static const char *json_string(const cJSON *o, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -480,6 +532,19 @@ gb_status gb_zoo_score_case(const char *dir, const char *name, gb_zoo_row *row, 
 		snprintf(row->error, sizeof row->error, "re-check: %s", e2.msg);
 	}
 	row->map_found = row->map_found || loops;
+	if (rs == GB_OK) {
+		rs = roundtrip(r.program, r.weights, x, y, &row->roundtrip_error, &row->roundtrip_agreement, &e2);
+		if (rs == GB_STATUS_NOMEM) {
+			st = gb_fail(err, rs, "%s", e2.msg);
+			goto done;
+		}
+		if (rs != GB_OK) {
+			row->roundtrip_error = INFINITY;
+			snprintf(row->error, sizeof row->error, "round trip: %s", e2.msg);
+		}
+		row->roundtrip_ok = row->agreement > 0 ? row->roundtrip_agreement >= row->agreement
+		                                       : row->roundtrip_error <= row->tolerance;
+	}
 	row->false_faithful = row->faithful && (row->agreement > 0 ? !(row->recheck_agreement >= row->agreement)
 	                                                           : !(row->recheck_error <= row->tolerance));
 
@@ -615,7 +680,7 @@ gb_status gb_zoo_table(const gb_zoo_row *rows, int n, bool markdown, char **text
 	} else {
 		gb_strbuf_put(&b, "\n");
 	}
-	int with_truth = 0, recovered = 0, faithful = 0, errors = 0;
+	int with_truth = 0, recovered = 0, faithful = 0, errors = 0, roundtrips = 0;
 	for (int i = 0; i < n; i++) {
 		for (int c = 0; c < N_COLUMNS; c++) {
 			cell_text(&rows[i], c, cell, sizeof cell);
@@ -627,11 +692,14 @@ gb_status gb_zoo_table(const gb_zoo_row *rows, int n, bool markdown, char **text
 		gb_strbuf_put(&b, markdown ? "|\n" : "\n");
 		with_truth += rows[i].truth_ops >= 0;
 		recovered += rows[i].recovered;
+		roundtrips += rows[i].ran && rows[i].roundtrip_ok;
 		faithful += rows[i].ran && rows[i].faithful && !rows[i].false_faithful;
 		errors += !rows[i].ran;
 	}
-	gb_strbuf_printf(&b, "\n%d cases: %d faithful, %d of the %d with a ground-truth program recovered", n, faithful,
-	                 recovered, with_truth);
+	gb_strbuf_printf(&b,
+	                 "\n%d cases: %d faithful, %d of the %d with a ground-truth program recovered, "
+	                 "%d programs compiled back agree with their network",
+	                 n, faithful, recovered, with_truth, roundtrips);
 	if (errors)
 		gb_strbuf_printf(&b, ", %d not decompiled", errors);
 	gb_strbuf_put(&b, "\n");
@@ -668,6 +736,11 @@ gb_status gb_zoo_rows_json(const gb_zoo_row *rows, int n, char **text, gb_error 
 			else
 				cJSON_AddNullToObject(o, "recheck_error");
 			cJSON_AddBoolToObject(o, "false_faithful", r->false_faithful);
+			cJSON_AddBoolToObject(o, "roundtrip_ok", r->roundtrip_ok);
+			if (isfinite(r->roundtrip_error))
+				cJSON_AddNumberToObject(o, "roundtrip_error", r->roundtrip_error);
+			else
+				cJSON_AddNullToObject(o, "roundtrip_error");
 			cJSON_AddNumberToObject(o, "program_ops", (double)r->ops);
 			cJSON_AddNumberToObject(o, "primitives_expected", r->prims_expected);
 			cJSON_AddNumberToObject(o, "primitives_found", r->prims_found);

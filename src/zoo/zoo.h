@@ -86,7 +86,10 @@ typedef struct gb_zoo_row {
 	double tolerance;
 	double agreement;       /* > 0: judged by argmax agreement (classifiers on Boolean domains) */
 	double recheck_error;
-	double recheck_agreement; /* argmax agreement of the written program with the network on X */   /* the written program re-run against the network on X */
+	double recheck_agreement; /* argmax agreement of the written program with the network on X */
+	double roundtrip_error;   /* the program compiled back (ReLU mode) against the network on X */
+	double roundtrip_agreement;
+	bool roundtrip_ok;        /* within the tolerance (or the agreement) like the program */   /* the written program re-run against the network on X */
 	bool false_faithful;    /* reported faithful, but the re-check exceeds the tolerance */
 	int64_t ops;            /* program_ops of the decompiled program */
 	int64_t truth_ops;      /* of the ground-truth program; -1 when there is none */
