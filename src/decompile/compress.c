@@ -12,8 +12,9 @@
  *           3e-2): units that are duplicates or cancelling up to weight
  *           noise merge or go; the loosest tolerance that meets the
  *           criterion (and removes units) is kept.
- *   prune   a term's importance is |w| times the mean |value| of its source
- *           on the points (inputs: the data; units: their activations). The
+ *   prune   a term's importance is its share of its row: |w| times the
+ *           mean |value| of its source on the points (inputs: the data;
+ *           units: their activations) over the row's sum of these. The
  *           k least important terms go, for the largest k (binary search)
  *           that meets the criterion; units nothing reads any more go with
  *           the canonical form that follows. Rounds repeat while they gain.
@@ -212,8 +213,11 @@ static gb_status prune_round(judge *j, gb_pwl **pp, int64_t *removed, gb_error *
 	int64_t m = 0;
 	for (int64_t r = 0; r < p->n_units + p->n_out; r++) {
 		const gb_row *row = row_at(p, r);
+		double sum = 0;
 		for (int t = 0; t < row->n; t++)
-			list[m++] = (term_ref){r, t, fabs(row->w[t]) * mean[row->idx[t]]};
+			sum += fabs(row->w[t]) * mean[row->idx[t]];
+		for (int t = 0; t < row->n; t++) /* its share of what the row sums */
+			list[m++] = (term_ref){r, t, sum > 0 ? fabs(row->w[t]) * mean[row->idx[t]] / sum : 0.0};
 	}
 	qsort(list, (size_t)m, sizeof *list, by_score);
 	int64_t lo = 0, hi = m;
@@ -316,7 +320,7 @@ gb_status gb_pwl_compress(gb_pwl **pp, const double *lo, const double *hi, const
 		}
 		gb_pwl_free(q);
 	}
-	for (int round = 0; round < 4 && st == GB_OK; round++) {
+	for (int round = 0; round < 8 && st == GB_OK; round++) {
 		int64_t removed = 0;
 		if ((st = prune_round(&j, pp, &removed, err)) != GB_OK)
 			break;
