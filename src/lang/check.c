@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lang.h"
+#include "internal.h"
 
 /* ---- the primitive table ------------------------------------------------------- */
 
@@ -141,6 +141,7 @@ typedef struct checker {
 	int64_t mask_bytes;   /* bytes held by all masks */
 	const gb_ast_stmt *weights_stmt;
 	ty ret; /* the return statement's value while checking a def body */
+	gb_lang_env env; /* for eval_common.c: reports through fail_at */
 } checker;
 
 /* Definedness masks: one array's, all arrays' together, element visits. */
@@ -173,6 +174,12 @@ static bool nomem(checker *c)
 		c->status = GB_STATUS_NOMEM;
 	}
 	return false;
+}
+
+/* How eval_common.c reports (gb_lang_env): through fail_at, so the first error wins. */
+static bool env_fail(void *self, gb_ast_pos pos, const char *msg)
+{
+	return fail_at(self, pos, "%s", msg);
 }
 
 /* "f32[2, 3]", "bool", "int 3", "2 results" */
@@ -285,15 +292,6 @@ static bool broadcast(checker *c, const ty *a, const ty *b, ty *out, gb_ast_pos 
 		r.dims[i] = da > db ? da : db;
 	}
 	*out = r;
-	return true;
-}
-
-/* axis in [-rank, rank) -> [0, rank) */
-static bool norm_axis(checker *c, int64_t axis, int rank, int *out, gb_ast_pos pos)
-{
-	if (axis < -rank || axis >= rank)
-		return fail_at(c, pos, "axis %lld is out of range for rank %d", (long long)axis, rank);
-	*out = (int)(axis < 0 ? axis + rank : axis);
 	return true;
 }
 
@@ -610,30 +608,10 @@ static bool eval_range(checker *c, const gb_ast_range *r, int64_t *start, int64_
 
 static bool int_arith(checker *c, gb_ast_op op, int64_t a, int64_t b, int64_t *out, gb_ast_pos pos)
 {
-	bool ok = true;
-	switch (op) {
-	case GB_AST_ADD: ok = !__builtin_add_overflow(a, b, out); break;
-	case GB_AST_SUB: ok = !__builtin_sub_overflow(a, b, out); break;
-	case GB_AST_MUL: ok = !__builtin_mul_overflow(a, b, out); break;
-	case GB_AST_FLOORDIV:
-	case GB_AST_MOD: {
-		if (b == 0)
-			return fail_at(c, pos, "integer division by zero");
-		if (a == INT64_MIN && b == -1) {
-			ok = false;
-			break;
-		}
-		int64_t q = a / b, r = a % b;
-		if (r != 0 && ((r < 0) != (b < 0))) { /* floor, as Python */
-			q -= 1;
-			r += b;
-		}
-		*out = op == GB_AST_FLOORDIV ? q : r;
-		break;
-	}
-	default: GB_ASSERT(0);
-	}
-	if (!ok)
+	GB_ASSERT(op == GB_AST_ADD || op == GB_AST_SUB || op == GB_AST_MUL || op == GB_AST_FLOORDIV || op == GB_AST_MOD);
+	if ((op == GB_AST_FLOORDIV || op == GB_AST_MOD) && b == 0)
+		return fail_at(c, pos, "integer division by zero");
+	if (!gb_lang_int_arith(op, a, b, out))
 		return fail_at(c, pos, "integer overflow in '%s'", gb_ast_op_str(op));
 	return true;
 }
@@ -828,56 +806,6 @@ static bool check_comprehension(checker *c, const gb_ast_expr *e, ty *out)
 
 /* ---- calls of primitives -------------------------------------------------------------- */
 
-typedef struct bound_args {
-	const gb_ast_expr *param[GB_PRIM_MAX_PARAMS]; /* by position in prim->params, NULL when absent */
-	const gb_ast_expr *kw[4];                     /* by position in prim->kwonly */
-	const gb_ast_expr **more;                     /* variadic extras */
-	int n_more;
-} bound_args;
-
-static bool bind_args(checker *c, const gb_ast_expr *e, const gb_prim *p, bound_args *ba)
-{
-	memset(ba, 0, sizeof *ba);
-	int n_params = 0;
-	while (n_params < GB_PRIM_MAX_PARAMS && p->params[n_params])
-		n_params++;
-	int n = e->u.call.n_args;
-	if (n > n_params && !p->variadic)
-		return fail_at(c, e->pos, "%s takes at most %d positional argument%s, got %d", p->name, n_params,
-		               n_params == 1 ? "" : "s", n);
-	for (int i = 0; i < n && i < n_params; i++)
-		ba->param[i] = e->u.call.args[i];
-	if (n > n_params) {
-		ba->more = (const gb_ast_expr **)e->u.call.args + n_params;
-		ba->n_more = n - n_params;
-	}
-	for (int k = 0; k < e->u.call.n_kwargs; k++) {
-		const gb_ast_kwarg *kw = &e->u.call.kwargs[k];
-		bool found = false;
-		for (int i = 0; i < n_params && !found; i++)
-			if (strcmp(p->params[i], kw->name) == 0) {
-				if (ba->param[i])
-					return fail_at(c, kw->pos, "%s got '%s' twice", p->name, kw->name);
-				if (ba->n_more)
-					return fail_at(c, kw->pos, "%s: '%s' cannot be given by keyword after extra positional arguments",
-					               p->name, kw->name);
-				ba->param[i] = kw->value;
-				found = true;
-			}
-		for (int i = 0; i < 4 && p->kwonly[i] && !found; i++)
-			if (strcmp(p->kwonly[i], kw->name) == 0) {
-				ba->kw[i] = kw->value;
-				found = true;
-			}
-		if (!found)
-			return fail_at(c, kw->pos, "%s has no parameter '%s'", p->name, kw->name);
-	}
-	for (int i = 0; i < p->n_required; i++)
-		if (!ba->param[i])
-			return fail_at(c, e->pos, "%s is missing its argument '%s'", p->name, p->params[i]);
-	return true;
-}
-
 static bool arg_f32(checker *c, const gb_ast_expr *x, ty *t, const char *what)
 {
 	return check_expr(c, x, t) && want_f32(c, t, x->pos, what);
@@ -918,7 +846,7 @@ static bool arg_axis(checker *c, const gb_ast_expr *x, int rank, int *axis, bool
 	if (!x)
 		return true;
 	int64_t v;
-	return arg_int(c, x, &v, "axis") && norm_axis(c, v, rank, axis, x->pos);
+	return arg_int(c, x, &v, "axis") && gb_lang_axis(&c->env, v, rank, axis, x->pos);
 }
 
 static bool arg_const_scalar(checker *c, const gb_ast_expr *x, float *v, const char *what)
@@ -957,7 +885,7 @@ static bool logic_args(checker *c, const char *name, const gb_ast_expr *const *x
 	return true;
 }
 
-static bool pool_shape(checker *c, const gb_ast_expr *e, const bound_args *ba, const char *name, ty *out)
+static bool pool_shape(checker *c, const gb_ast_expr *e, const gb_prim_args *ba, const char *name, ty *out)
 {
 	ty x;
 	int64_t size[2], stride[2], pad[2];
@@ -987,8 +915,8 @@ static bool pool_shape(checker *c, const gb_ast_expr *e, const bound_args *ba, c
 
 static bool check_prim(checker *c, const gb_ast_expr *e, const gb_prim *p, ty *out)
 {
-	bound_args ba;
-	if (!bind_args(c, e, p, &ba))
+	gb_prim_args ba;
+	if (!gb_prim_bind(&c->env, e, p, true, &ba))
 		return false;
 	const gb_ast_expr *const *args = (const gb_ast_expr *const *)e->u.call.args;
 	int n_args = e->u.call.n_args;
@@ -1267,7 +1195,7 @@ static bool check_prim(checker *c, const gb_ast_expr *e, const gb_prim *p, ty *o
 				x = y;
 				if (x.ndim == 0)
 					return fail_at(c, args[i]->pos, "concat joins arrays, not scalars");
-				if (!norm_axis(c, ax, x.ndim, &axis, ba.kw[0] ? ba.kw[0]->pos : e->pos))
+				if (!gb_lang_axis(&c->env, ax, x.ndim, &axis, ba.kw[0] ? ba.kw[0]->pos : e->pos))
 					return false;
 				continue;
 			}
@@ -1897,6 +1825,7 @@ gb_status gb_ast_check(const gb_ast *ast, gb_error *err)
 	memset(&c, 0, sizeof c);
 	c.file = ast->file;
 	c.err = err;
+	c.env = (gb_lang_env){&c, env_fail, NULL, NULL};
 	c.budget = GB_LANG_MAX_UNROLLED;
 	c.elem_budget = MASK_VISITS;
 	gb_arena_init(&c.arena, (size_t)64 << 10);

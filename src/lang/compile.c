@@ -38,7 +38,7 @@
 
 #include "exec/ops.h"
 #include "graph/graph.h"
-#include "lang.h"
+#include "internal.h"
 
 /* ---- values ----------------------------------------------------------------------- */
 
@@ -116,6 +116,7 @@ typedef struct comp {
 	int cap_flat;
 	cbuf **i64_cache;    /* small int64 constants, shared */
 	int n_i64, cap_i64;
+	gb_lang_env env;     /* for eval_common.c: this compiler's messages and ints */
 } comp;
 
 static bool fail_at(comp *c, gb_ast_pos pos, gb_status st, const char *fmt, ...) GB_PRINTF(4, 5);
@@ -138,17 +139,9 @@ static bool nomem(comp *c)
 	return fail_at(c, c->pos, GB_STATUS_NOMEM, "out of memory while compiling");
 }
 
-static int64_t numel_of(int ndim, const int64_t *dims)
-{
-	int64_t n = 1;
-	for (int i = 0; i < ndim; i++)
-		n *= dims[i];
-	return n;
-}
-
 static int64_t vnumel(const val *v)
 {
-	return numel_of(v->ndim, v->dims);
+	return gb_lang_numel(v->ndim, v->dims);
 }
 
 static bool is_const(const val *v)
@@ -227,11 +220,11 @@ static bool scalar_f32(comp *c, float x, val *out)
 /* An int64 constant (shapes, axes, indices); small ones are shared. */
 static bool ints_val(comp *c, const char *tag, int ndim, const int64_t *dims, const int64_t *xs, val *out)
 {
-	int64_t n = numel_of(ndim, dims);
+	int64_t n = gb_lang_numel(ndim, dims);
 	if (n <= 16)
 		for (int i = 0; i < c->n_i64; i++) {
 			const gb_tensor *t = c->i64_cache[i]->t;
-			if (t->ndim == ndim && numel_of(ndim, t->dims) == n &&
+			if (t->ndim == ndim && gb_lang_numel(ndim, t->dims) == n &&
 			    memcmp(t->dims, dims, sizeof(int64_t) * (size_t)ndim) == 0 &&
 			    memcmp(t->data, xs, sizeof(int64_t) * (size_t)n) == 0) {
 				memset(out, 0, sizeof *out);
@@ -813,7 +806,7 @@ static bool const_gather(comp *c, const val *x, const int64_t *idx, int ndim, co
 	size_t es = gb_dtype_size(dtype_of(x->kind));
 	const unsigned char *src = x->c->t->data;
 	unsigned char *dst = out->c->t->data;
-	int64_t n = numel_of(ndim, dims);
+	int64_t n = gb_lang_numel(ndim, dims);
 	for (int64_t i = 0; i < n; i++)
 		memcpy(dst + (size_t)i * es, src + (size_t)idx[i] * es, es);
 	return true;
@@ -840,32 +833,18 @@ static bool relu_of(comp *c, const val *x, val *out)
 	return emit1(c, "Relu", "relu", x, NULL, V_F32, out);
 }
 
-/* max(a, b): Max, or a + relu(b - a). */
-static bool max2(comp *c, const val *a, const val *b, val *out)
+/* max(a, b): Max, or a + relu(b - a); min(a, b): Min, or a - relu(a - b). */
+static bool maxmin_f32(comp *c, bool is_max, const val *a, const val *b, val *out)
 {
+	const char *tag = is_max ? "max" : "min";
 	if (c->native)
-		return ew2(c, "Max", "max", a, b, V_F32, out);
+		return ew2(c, is_max ? "Max" : "Min", tag, a, b, V_F32, out);
 	val d, r;
-	if (!ew2(c, "Sub", "diff", b, a, V_F32, &d))
+	if (!ew2(c, "Sub", "diff", is_max ? b : a, is_max ? a : b, V_F32, &d))
 		return false;
 	bool ok = relu_of(c, &d, &r);
 	val_drop(&d);
-	ok = ok && ew2(c, "Add", "max", a, &r, V_F32, out);
-	val_drop(&r);
-	return ok;
-}
-
-/* min(a, b): Min, or a - relu(a - b). */
-static bool min2(comp *c, const val *a, const val *b, val *out)
-{
-	if (c->native)
-		return ew2(c, "Min", "min", a, b, V_F32, out);
-	val d, r;
-	if (!ew2(c, "Sub", "diff", a, b, V_F32, &d))
-		return false;
-	bool ok = relu_of(c, &d, &r);
-	val_drop(&d);
-	ok = ok && ew2(c, "Sub", "min", a, &r, V_F32, out);
+	ok = ok && ew2(c, is_max ? "Add" : "Sub", tag, a, &r, V_F32, out);
 	val_drop(&r);
 	return ok;
 }
@@ -874,7 +853,7 @@ static bool maxmin2(comp *c, bool is_max, const val *a, const val *b, val *out)
 {
 	if (a->kind == V_BOOL)
 		return ew2(c, is_max ? "Or" : "And", is_max ? "or" : "and", a, b, V_BOOL, out);
-	return is_max ? max2(c, a, b, out) : min2(c, a, b, out);
+	return maxmin_f32(c, is_max, a, b, out);
 }
 
 /* (lo, hi) = (min(a, b), max(a, b)); the ReLU form shares d = relu(b - a):
@@ -1023,154 +1002,15 @@ static bool reduce_tree(comp *c, bool is_max, const val *x, int axis, val *out)
 
 /* ---- regions: indexing, slicing and element assignment ----------------------------------- */
 
-typedef struct region {
-	int ndim;
-	int64_t dims[GB_MAX_DIMS];
-	int64_t start[GB_MAX_DIMS];
-	int64_t step[GB_MAX_DIMS];
-	int64_t count[GB_MAX_DIMS];
-	bool index[GB_MAX_DIMS]; /* the axis is removed */
-} region;
+typedef gb_lang_region region;
 
-static bool eval_int(comp *c, const gb_ast_expr *e, int64_t *out);
-
-/* Python's slice.indices() and the number of positions. */
+/* Subscripts of base (eval_common.c does the slice arithmetic). */
 static bool make_region(comp *c, const val *base, const gb_ast_subscript *subs, int n_subs, region *r,
                         gb_ast_pos pos)
 {
 	if (base->kind == V_INT)
 		return BAD(c, pos, "an integer cannot be indexed");
-	if (n_subs > base->ndim)
-		return BAD(c, pos, "too many subscripts for an array of rank %d", base->ndim);
-	r->ndim = 0;
-	for (int k = 0; k < base->ndim; k++) {
-		int64_t n = base->dims[k];
-		r->index[k] = false;
-		if (k >= n_subs) {
-			r->start[k] = 0;
-			r->step[k] = 1;
-			r->count[k] = n;
-			r->dims[r->ndim++] = n;
-			continue;
-		}
-		const gb_ast_subscript *s = &subs[k];
-		if (!s->is_slice) {
-			int64_t i;
-			if (!eval_int(c, s->index, &i))
-				return false;
-			if (i < 0)
-				i += n;
-			if (i < 0 || i >= n)
-				return BAD(c, s->pos, "index out of range for axis %d of size %lld", k, (long long)n);
-			r->start[k] = i;
-			r->step[k] = 1;
-			r->count[k] = 1;
-			r->index[k] = true;
-			continue;
-		}
-		int64_t step = 1, start, stop;
-		if (s->step && !eval_int(c, s->step, &step))
-			return false;
-		if (step == 0)
-			return BAD(c, s->pos, "slice step must not be 0");
-		int64_t lo = step < 0 ? -1 : 0, hi = step < 0 ? n - 1 : n;
-		if (s->start) {
-			if (!eval_int(c, s->start, &start))
-				return false;
-			if (start < 0) {
-				start += n;
-				if (start < lo)
-					start = lo;
-			} else if (start > hi) {
-				start = hi;
-			}
-		} else {
-			start = step < 0 ? hi : lo;
-		}
-		if (s->stop) {
-			if (!eval_int(c, s->stop, &stop))
-				return false;
-			if (stop < 0) {
-				stop += n;
-				if (stop < lo)
-					stop = lo;
-			} else if (stop > hi) {
-				stop = hi;
-			}
-		} else {
-			stop = step < 0 ? lo : hi;
-		}
-		int64_t count = 0;
-		if (step > 0 && stop > start)
-			count = (stop - start - 1) / step + 1;
-		else if (step < 0 && start > stop)
-			count = (start - stop - 1) / (-step) + 1;
-		if (count < 1)
-			return BAD(c, s->pos, "the slice selects nothing");
-		r->start[k] = start;
-		r->step[k] = step;
-		r->count[k] = count;
-		r->dims[r->ndim++] = count;
-	}
-	return true;
-}
-
-/* Flat offsets into base for every element of the region, row-major. */
-static int64_t *region_offsets(const val *base, const region *r, int64_t *count)
-{
-	int nd = base->ndim;
-	int64_t stride[GB_MAX_DIMS], s = 1, m = 1, cur = 0;
-	for (int k = nd - 1; k >= 0; k--) {
-		stride[k] = s;
-		s *= base->dims[k];
-		m *= r->count[k];
-		cur += r->start[k] * stride[k];
-	}
-	int64_t *off = malloc(sizeof(int64_t) * (size_t)m);
-	if (!off)
-		return NULL;
-	int64_t idx[GB_MAX_DIMS] = {0};
-	for (int64_t i = 0; i < m; i++) {
-		off[i] = cur;
-		for (int k = nd - 1; k >= 0; k--) {
-			cur += r->step[k] * stride[k];
-			if (++idx[k] < r->count[k])
-				break;
-			cur -= r->step[k] * stride[k] * idx[k];
-			idx[k] = 0;
-		}
-	}
-	*count = m;
-	return off;
-}
-
-/* Offsets into an array of shape (ndim, dims) for every element of the
- * broadcast shape (ondim, odims), row-major. Caller frees. */
-static int64_t *bcast_offsets(int ndim, const int64_t *dims, int ondim, const int64_t *odims, int64_t count)
-{
-	int64_t *off = malloc(sizeof(int64_t) * (size_t)(count ? count : 1));
-	if (!off)
-		return NULL;
-	int64_t stride[GB_MAX_DIMS] = {0};
-	int64_t s = 1;
-	for (int k = ndim - 1; k >= 0; k--) {
-		int ok = ondim - ndim + k;
-		stride[ok] = dims[k] == 1 ? 0 : s;
-		s *= dims[k];
-	}
-	int64_t idx[GB_MAX_DIMS] = {0};
-	int64_t cur = 0;
-	for (int64_t i = 0; i < count; i++) {
-		off[i] = cur;
-		for (int k = ondim - 1; k >= 0; k--) {
-			cur += stride[k];
-			if (++idx[k] < odims[k])
-				break;
-			cur -= stride[k] * idx[k];
-			idx[k] = 0;
-		}
-	}
-	return off;
+	return gb_lang_region_make(&c->env, base->ndim, base->dims, subs, n_subs, r, pos);
 }
 
 /* x as [N, numel] (batched x of rank >= 2 is flattened once and cached). */
@@ -1241,7 +1081,7 @@ static bool gather_axis1(comp *c, const val *x, const int64_t *idx, int ndim, co
 static bool index_region(comp *c, const val *x, const region *r, val *out)
 {
 	int64_t m;
-	int64_t *off = region_offsets(x, r, &m);
+	int64_t *off = gb_lang_region_offsets(x->ndim, x->dims, r, &m);
 	if (!off)
 		return nomem(c);
 	bool ok;
@@ -1277,8 +1117,8 @@ static bool index_region(comp *c, const val *x, const region *r, val *out)
 static bool assign_region(comp *c, val *base, const region *r, const val *v, gb_ast_pos pos)
 {
 	int64_t cnt, m = vnumel(base), nv = vnumel(v);
-	int64_t *off = region_offsets(base, r, &cnt);
-	int64_t *voff = off ? bcast_offsets(v->ndim, v->dims, r->ndim, r->dims, cnt) : NULL;
+	int64_t *off = gb_lang_region_offsets(base->ndim, base->dims, r, &cnt);
+	int64_t *voff = off ? gb_lang_bcast_offsets(v->ndim, v->dims, r->ndim, r->dims, cnt) : NULL;
 	int64_t *idx = malloc(sizeof(int64_t) * (size_t)m);
 	ubuf *undef = NULL;
 	bool ok = off && voff && idx;
@@ -1666,7 +1506,7 @@ static bool pool2d(comp *c, bool is_max, const val *x, const int64_t *size, cons
 		int64_t h = len / 2;
 		for (int64_t i = 0; ok && i < h; i++) {
 			val mx;
-			ok = max2(c, &win[i], &win[i + h], &mx);
+			ok = maxmin_f32(c, true, &win[i], &win[i + h], &mx);
 			if (ok) {
 				val_drop(&win[i]);
 				val_drop(&win[i + h]);
@@ -1754,21 +1594,20 @@ static bool eval_ints(comp *c, const gb_ast_expr *e, int64_t *xs, int max, int *
 	return true;
 }
 
-static bool eval_pair(comp *c, const gb_ast_expr *e, int64_t def, int64_t lo, int64_t out[2])
+/* What eval_common.c calls back (gb_lang_env). */
+static bool env_fail(void *self, gb_ast_pos pos, const char *msg)
 {
-	if (!e) {
-		out[0] = out[1] = def;
-		return true;
-	}
-	int n;
-	int64_t xs[GB_MAX_DIMS];
-	if (!eval_ints(c, e, xs, 2, &n))
-		return false;
-	out[0] = xs[0];
-	out[1] = n == 2 ? xs[1] : xs[0];
-	if (out[0] < lo || out[1] < lo)
-		return BAD(c, e->pos, "must be at least %lld", (long long)lo);
-	return true;
+	return BAD(self, pos, "%s", msg);
+}
+
+static bool env_eval_int(void *self, const gb_ast_expr *e, int64_t *out)
+{
+	return eval_int(self, e, out);
+}
+
+static bool env_eval_ints(void *self, const gb_ast_expr *e, int64_t *xs, int max, int *n)
+{
+	return eval_ints(self, e, xs, max, n);
 }
 
 static bool eval_scalar(comp *c, const gb_ast_expr *e, float *out)
@@ -1782,14 +1621,6 @@ static bool eval_scalar(comp *c, const gb_ast_expr *e, float *out)
 	val_drop(&v);
 	if (!ok)
 		return BAD(c, e->pos, "expected a constant scalar");
-	return true;
-}
-
-static bool norm_axis(comp *c, int64_t axis, int rank, int *out, gb_ast_pos pos)
-{
-	if (axis < -rank || axis >= rank)
-		return BAD(c, pos, "axis %lld is out of range for rank %d", (long long)axis, rank);
-	*out = (int)(axis < 0 ? axis + rank : axis);
 	return true;
 }
 
@@ -1813,26 +1644,8 @@ static bool eval_binary(comp *c, const gb_ast_expr *e, val *out)
 	bool ok = true;
 	if (a.kind == V_INT && b.kind == V_INT && op != GB_AST_DIV && op != GB_AST_MATMUL &&
 	    !(op >= GB_AST_LT && op <= GB_AST_NE) && op != GB_AST_AND && op != GB_AST_OR) {
-		int64_t x = a.ival, y = b.ival, r = 0;
-		switch (op) {
-		case GB_AST_ADD: ok = !__builtin_add_overflow(x, y, &r); break;
-		case GB_AST_SUB: ok = !__builtin_sub_overflow(x, y, &r); break;
-		case GB_AST_MUL: ok = !__builtin_mul_overflow(x, y, &r); break;
-		case GB_AST_FLOORDIV:
-		case GB_AST_MOD:
-			if (y == 0 || (x == INT64_MIN && y == -1)) {
-				ok = false;
-				break;
-			}
-			r = x / y;
-			if ((x % y != 0) && ((x < 0) != (y < 0)))
-				r--;
-			if (op == GB_AST_MOD)
-				r = x - r * y;
-			break;
-		default: ok = false;
-		}
-		if (!ok)
+		int64_t r = 0;
+		if (!gb_lang_int_arith(op, a.ival, b.ival, &r))
 			return BAD(c, e->pos, "integer '%s' fails (overflow or division by zero)", gb_ast_op_str(op));
 		*out = int_val(r);
 		return true;
@@ -1947,41 +1760,6 @@ static bool stack(comp *c, val *items, int64_t n, val *out)
 	free(ins);
 	val_drop(&axes);
 	return ok;
-}
-
-typedef struct bound_args {
-	const gb_ast_expr *param[GB_PRIM_MAX_PARAMS];
-	const gb_ast_expr *kw[4];
-} bound_args;
-
-static bool bind_args(comp *c, const gb_ast_expr *e, const gb_prim *p, bound_args *ba)
-{
-	memset(ba, 0, sizeof *ba);
-	int n_params = 0;
-	while (n_params < GB_PRIM_MAX_PARAMS && p->params[n_params])
-		n_params++;
-	for (int i = 0; i < e->u.call.n_args && i < n_params; i++)
-		ba->param[i] = e->u.call.args[i];
-	for (int k = 0; k < e->u.call.n_kwargs; k++) {
-		const gb_ast_kwarg *kw = &e->u.call.kwargs[k];
-		bool found = false;
-		for (int i = 0; i < n_params && !found; i++)
-			if (strcmp(p->params[i], kw->name) == 0) {
-				ba->param[i] = kw->value;
-				found = true;
-			}
-		for (int i = 0; i < 4 && p->kwonly[i] && !found; i++)
-			if (strcmp(p->kwonly[i], kw->name) == 0) {
-				ba->kw[i] = kw->value;
-				found = true;
-			}
-		if (!found)
-			return BAD(c, kw->pos, "%s has no parameter '%s'", p->name, kw->name);
-	}
-	for (int i = 0; i < p->n_required; i++)
-		if (!ba->param[i])
-			return BAD(c, e->pos, "%s is missing its argument '%s'", p->name, p->params[i]);
-	return true;
 }
 
 /* sum / mean / max / min / argmax over all axes (axis < 0) or one. */
@@ -2122,8 +1900,8 @@ static bool median(comp *c, val *xs, int n, val *out)
 
 static bool eval_prim(comp *c, const gb_ast_expr *e, const gb_prim *p, val *out)
 {
-	bound_args ba;
-	if (!bind_args(c, e, p, &ba))
+	gb_prim_args ba;
+	if (!gb_prim_bind(&c->env, e, p, false, &ba))
 		return false;
 	const gb_ast_expr *const *args = (const gb_ast_expr *const *)e->u.call.args;
 	int n_args = e->u.call.n_args;
@@ -2365,7 +2143,7 @@ static bool eval_prim(comp *c, const gb_ast_expr *e, const gb_prim *p, val *out)
 		int axis = -1;
 		int64_t a;
 		if (ba.kw[0])
-			ok = eval_int(c, ba.kw[0], &a) && norm_axis(c, a, y.ndim, &axis, ba.kw[0]->pos);
+			ok = eval_int(c, ba.kw[0], &a) && gb_lang_axis(&c->env, a, y.ndim, &axis, ba.kw[0]->pos);
 		if (ok && p->id == GB_PRIM_ARGMAX && y.ndim == 0)
 			ok = BAD(c, ba.param[0]->pos, "argmax needs an array, not a scalar");
 		SETPOS();
@@ -2379,7 +2157,7 @@ static bool eval_prim(comp *c, const gb_ast_expr *e, const gb_prim *p, val *out)
 		int64_t a = -1;
 		if (y.ndim == 0)
 			ok = BAD(c, ba.param[0]->pos, "softmax needs an array, not a scalar");
-		ok = ok && (!ba.kw[0] || eval_int(c, ba.kw[0], &a)) && norm_axis(c, a, y.ndim, &axis, pos);
+		ok = ok && (!ba.kw[0] || eval_int(c, ba.kw[0], &a)) && gb_lang_axis(&c->env, a, y.ndim, &axis, pos);
 		SETPOS();
 		if (ok) {
 			attrs as = {.n = 0};
@@ -2481,31 +2259,14 @@ static bool eval_prim(comp *c, const gb_ast_expr *e, const gb_prim *p, val *out)
 		if (!eval_array(c, ba.param[0], &y))
 			return false;
 		int64_t perm[GB_MAX_DIMS];
-		int n = y.ndim;
-		if (ba.param[1]) {
-			ok = eval_ints(c, ba.param[1], perm, GB_MAX_DIMS, &n);
-			bool seen[GB_MAX_DIMS] = {false};
-			if (ok && n != y.ndim)
-				ok = BAD(c, ba.param[1]->pos, "perm must be a list of %d integers", y.ndim);
-			for (int i = 0; ok && i < n; i++) {
-				ok = perm[i] >= 0 && perm[i] < n && !seen[perm[i]];
-				if (ok)
-					seen[perm[i]] = true;
-				else
-					BAD(c, ba.param[1]->pos, "perm must be a permutation of 0..%d", n - 1);
-			}
-		} else {
-			for (int i = 0; i < n; i++)
-				perm[i] = n - 1 - i;
-		}
+		ok = gb_lang_perm(&c->env, ba.param[1], y.ndim, perm);
 		SETPOS();
 		ok = ok && transpose_perm(c, &y, perm, &x);
 		break;
 	}
 	case GB_PRIM_CONV2D: {
-		int64_t stride[2], pad[2], dil[2], groups = 1;
-		if (!eval_pair(c, ba.param[3], 1, 1, stride) || !eval_pair(c, ba.param[4], 0, 0, pad) ||
-		    !eval_pair(c, ba.param[5], 1, 1, dil) || (ba.param[6] && !eval_int(c, ba.param[6], &groups)))
+		int64_t stride[2], pad[2], dil[2], groups;
+		if (!gb_lang_conv_args(&c->env, &ba, stride, pad, dil, &groups))
 			return false;
 		if (!eval_f32(c, ba.param[0], &y, "the image"))
 			return false;
@@ -2520,13 +2281,8 @@ static bool eval_prim(comp *c, const gb_ast_expr *e, const gb_prim *p, val *out)
 	case GB_PRIM_MAXPOOL2D:
 	case GB_PRIM_AVGPOOL2D: {
 		int64_t size[2], stride[2], pad[2];
-		if (!eval_pair(c, ba.param[1], 1, 1, size) || !eval_pair(c, ba.param[2], 1, 1, stride) ||
-		    !eval_pair(c, ba.param[3], 0, 0, pad))
+		if (!gb_lang_pool_args(&c->env, &ba, size, stride, pad))
 			return false;
-		if (!ba.param[2]) {
-			stride[0] = size[0];
-			stride[1] = size[1];
-		}
 		if (!eval_f32(c, ba.param[0], &y, "the image"))
 			return false;
 		SETPOS();
@@ -2566,7 +2322,7 @@ static bool eval_prim(comp *c, const gb_ast_expr *e, const gb_prim *p, val *out)
 		}
 		if (ok && infer >= 0)
 			shape[infer] = total / known;
-		if (ok && numel_of(n, shape) != total)
+		if (ok && gb_lang_numel(n, shape) != total)
 			ok = BAD(c, ba.param[1]->pos, "cannot reshape %lld elements to this shape", (long long)total);
 		ok = ok && reshape_to(c, &y, n, shape, &x);
 		break;
@@ -2581,7 +2337,7 @@ static bool eval_prim(comp *c, const gb_ast_expr *e, const gb_prim *p, val *out)
 		SETPOS();
 		int ax = 0;
 		ok = vs[0].ndim > 0 || BAD(c, pos, "concat: axis out of range");
-		ok = ok && norm_axis(c, axis, vs[0].ndim, &ax, pos);
+		ok = ok && gb_lang_axis(&c->env, axis, vs[0].ndim, &ax, pos);
 		for (int i = 0; ok && i < n_args; i++) {
 			ok = vs[i].kind == vs[0].kind && vs[i].ndim == vs[0].ndim;
 			for (int k = 0; ok && k < vs[0].ndim; k++)
@@ -2706,33 +2462,10 @@ static bool eval_call(comp *c, const gb_ast_expr *e, val *out)
 	return eval_prim(c, e, p, out);
 }
 
-static bool eval_range(comp *c, const gb_ast_range *r, int64_t *start, int64_t *step, int64_t *count)
-{
-	int64_t stop = 0;
-	*start = 0;
-	*step = 1;
-	if (r->start && !eval_int(c, r->start, start))
-		return false;
-	if (!eval_int(c, r->stop, &stop))
-		return false;
-	if (r->step && !eval_int(c, r->step, step))
-		return false;
-	if (*step == 0)
-		return BAD(c, r->pos, "range step must not be 0");
-	*count = 0;
-	if (*step > 0 && stop > *start)
-		*count = (int64_t)(((uint64_t)stop - (uint64_t)*start - 1) / (uint64_t)*step + 1);
-	else if (*step < 0 && *start > stop)
-		*count = (int64_t)(((uint64_t)*start - (uint64_t)stop - 1) / (uint64_t)(-*step) + 1);
-	if (*count > GB_LANG_MAX_UNROLLED)
-		return BAD(c, r->pos, "the range has more than %d values", GB_LANG_MAX_UNROLLED);
-	return true;
-}
-
 static bool eval_comprehension(comp *c, const gb_ast_expr *e, val *out)
 {
 	int64_t start, step, count;
-	if (!eval_range(c, &e->u.comp.range, &start, &step, &count))
+	if (!gb_lang_range(&c->env, &e->u.comp.range, &start, &step, &count))
 		return false;
 	if (count < 1)
 		return BAD(c, e->u.comp.range.pos, "the comprehension's range is empty");
@@ -2869,13 +2602,8 @@ static bool exec_block(comp *c, const gb_ast_block *blk);
 static bool call_def(comp *c, const gb_ast_expr *call, const gb_ast_stmt *d, val *results, int n_results)
 {
 	int n = d->u.def.n_params;
-	if (call->u.call.n_args != n || call->u.call.n_kwargs)
-		return BAD(c, call->pos, "def %s takes %d positional arguments", d->u.def.name, n);
-	if (d->u.def.n_returns != n_results)
-		return BAD(c, call->pos, "def %s returns %d values, %d are taken", d->u.def.name, d->u.def.n_returns,
-		           n_results);
-	if (c->level >= GB_LANG_MAX_CALL_DEPTH)
-		return BAD(c, call->pos, "def calls nest deeper than %d", GB_LANG_MAX_CALL_DEPTH);
+	if (!gb_lang_def_call_ok(&c->env, call, d, n_results, c->level))
+		return false;
 	val *args;
 	if (n && !eval_list(c, (const gb_ast_expr *const *)call->u.call.args, n, &args))
 		return false;
@@ -2918,9 +2646,8 @@ static bool call_def(comp *c, const gb_ast_expr *call, const gb_ast_stmt *d, val
 	if (n)
 		free_list(args, n);
 	const gb_ast_block *body = &d->u.def.body;
-	const gb_ast_stmt *ret = body->n_stmts ? body->stmts[body->n_stmts - 1] : NULL;
-	if (ok && (!ret || ret->kind != GB_AST_RETURN || ret->u.ret.n_values != n_results))
-		ok = BAD(c, d->pos, "def %s does not end with a return of %d values", d->u.def.name, n_results);
+	const gb_ast_stmt *ret = ok ? gb_lang_def_return(&c->env, d, n_results) : NULL;
+	ok = ok && ret;
 	for (int i = 0; ok && i < body->n_stmts - 1; i++) {
 		gb_ast_block one = {(gb_ast_stmt **)&body->stmts[i], 1, NULL, 0};
 		ok = exec_block(c, &one);
@@ -3083,7 +2810,7 @@ static bool assign_target(comp *c, const gb_ast_target *t, val *v, const gb_ast_
 	bool ok = make_region(c, &b->v, t->subs, t->n_subs, &r, t->pos);
 	if (ok) {
 		/* the value must broadcast to the region exactly */
-		int nd;
+		int nd = 0;
 		int64_t dims[GB_MAX_DIMS];
 		const val *pair[1] = {v};
 		val probe;
@@ -3092,7 +2819,7 @@ static bool assign_target(comp *c, const gb_ast_target *t, val *v, const gb_ast_
 		memcpy(probe.dims, r.dims, sizeof probe.dims);
 		const val *both[2] = {pair[0], &probe};
 		ok = bcast_dims(c, 2, both, &nd, dims);
-		if (ok && (nd != r.ndim || numel_of(nd, dims) != numel_of(r.ndim, r.dims)))
+		if (ok && (nd != r.ndim || gb_lang_numel(nd, dims) != gb_lang_numel(r.ndim, r.dims)))
 			ok = BAD(c, pos, "the value does not fit the region");
 	}
 	ok = ok && assign_region(c, &b->v, &r, v, pos) && name_result(c, &b->v);
@@ -3189,7 +2916,7 @@ static bool exec_stmt(comp *c, const gb_ast_stmt *s)
 	}
 	case GB_AST_FOR: {
 		int64_t start, step, count;
-		if (!eval_range(c, &s->u.loop.range, &start, &step, &count))
+		if (!gb_lang_range(&c->env, &s->u.loop.range, &start, &step, &count))
 			return false;
 		if (count == 0)
 			return true;
@@ -3316,6 +3043,7 @@ gb_status gb_ast_compile(const gb_ast *ast, const char *dir, bool native, gb_mod
 	c.dir = dir ? dir : "";
 	c.native = native;
 	c.err = err;
+	c.env = (gb_lang_env){&c, env_fail, env_eval_int, env_eval_ints};
 	c.batch_n = -1;
 	err->msg[0] = '\0';
 	int n_in = gb_ast_input_count(ast), n_out = 0;

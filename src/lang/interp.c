@@ -29,7 +29,7 @@
 
 #include <cblas.h>
 
-#include "lang.h"
+#include "internal.h"
 
 /* ---- values ----------------------------------------------------------------------- */
 
@@ -74,6 +74,7 @@ typedef struct interp {
 	const gb_ast_stmt **defs;
 	int n_defs;
 	const gb_ast_stmt *ret_stmt; /* set when a def body reaches its return */
+	gb_lang_env env; /* for eval_common.c: this interpreter's messages and ints */
 } interp;
 
 static bool fail_at(interp *it, gb_ast_pos pos, const char *fmt, ...) GB_PRINTF(3, 4);
@@ -95,17 +96,9 @@ static bool nomem_at(interp *it, gb_ast_pos pos)
 	return false;
 }
 
-static int64_t numel_of(int ndim, const int64_t *dims)
-{
-	int64_t n = 1;
-	for (int i = 0; i < ndim; i++)
-		n *= dims[i];
-	return n;
-}
-
 static int64_t vnumel(const val *v)
 {
-	return numel_of(v->ndim, v->dims);
+	return gb_lang_numel(v->ndim, v->dims);
 }
 
 /* Copies in the data: N per batched value, 1 otherwise. */
@@ -270,35 +263,6 @@ static void pop_bindings(interp *it, int to)
 
 /* ---- broadcasting ------------------------------------------------------------------------ */
 
-/* Offsets into an array of shape (ndim, dims) for every element of the
- * broadcast shape (ondim, odims), row-major. Caller frees. */
-static int64_t *bcast_offsets(int ndim, const int64_t *dims, int ondim, const int64_t *odims, int64_t count)
-{
-	int64_t *off = malloc(sizeof(int64_t) * (size_t)count);
-	if (!off)
-		return NULL;
-	int64_t stride[GB_MAX_DIMS] = {0};
-	int64_t s = 1;
-	for (int k = ndim - 1; k >= 0; k--) {
-		int ok = ondim - ndim + k;
-		stride[ok] = dims[k] == 1 ? 0 : s;
-		s *= dims[k];
-	}
-	int64_t idx[GB_MAX_DIMS] = {0};
-	int64_t cur = 0;
-	for (int64_t i = 0; i < count; i++) {
-		off[i] = cur;
-		for (int k = ondim - 1; k >= 0; k--) {
-			cur += stride[k];
-			if (++idx[k] < odims[k])
-				break;
-			cur -= stride[k] * idx[k];
-			idx[k] = 0;
-		}
-	}
-	return off;
-}
-
 static bool bcast_shape(interp *it, const val *a, const val *b, int *ndim, int64_t *dims, gb_ast_pos pos)
 {
 	int n = a->ndim > b->ndim ? a->ndim : b->ndim;
@@ -335,8 +299,8 @@ static bool ew_binary(interp *it, ew_op op, const val *a, const val *b, val *out
 	if (!val_new(it, kind, ndim, dims, a->batched || b->batched, out, pos))
 		return false;
 	int64_t m = vnumel(out), ma = vnumel(a), mb = vnumel(b);
-	int64_t *ia = bcast_offsets(a->ndim, a->dims, ndim, dims, m);
-	int64_t *ib = bcast_offsets(b->ndim, b->dims, ndim, dims, m);
+	int64_t *ia = gb_lang_bcast_offsets(a->ndim, a->dims, ndim, dims, m);
+	int64_t *ib = gb_lang_bcast_offsets(b->ndim, b->dims, ndim, dims, m);
 	if (!ia || !ib) {
 		free(ia);
 		free(ib);
@@ -425,128 +389,21 @@ static bool ew_unary(interp *it, un_op op, val *v, float p, float q, gb_ast_pos 
 
 /* ---- regions: indexing, slicing and element assignment ----------------------------------- */
 
-typedef struct region {
-	int ndim;                    /* axes kept */
-	int64_t dims[GB_MAX_DIMS];   /* their sizes */
-	int64_t start[GB_MAX_DIMS];  /* per base axis */
-	int64_t step[GB_MAX_DIMS];
-	int64_t count[GB_MAX_DIMS];
-} region;
+typedef gb_lang_region region;
 
-static bool eval_int(interp *it, const gb_ast_expr *e, int64_t *out);
-
-/* Python's slice.indices() and the number of positions. */
+/* Subscripts of base (eval_common.c does the slice arithmetic). */
 static bool make_region(interp *it, const val *base, const gb_ast_subscript *subs, int n_subs, region *r,
                         gb_ast_pos pos)
 {
 	if (base->kind == V_INT)
 		return fail_at(it, pos, "an integer cannot be indexed");
-	if (n_subs > base->ndim)
-		return fail_at(it, pos, "too many subscripts for an array of rank %d", base->ndim);
-	r->ndim = 0;
-	for (int k = 0; k < base->ndim; k++) {
-		int64_t n = base->dims[k];
-		if (k >= n_subs) {
-			r->start[k] = 0;
-			r->step[k] = 1;
-			r->count[k] = n;
-			r->dims[r->ndim++] = n;
-			continue;
-		}
-		const gb_ast_subscript *s = &subs[k];
-		if (!s->is_slice) {
-			int64_t i;
-			if (!eval_int(it, s->index, &i))
-				return false;
-			if (i < 0)
-				i += n;
-			if (i < 0 || i >= n)
-				return fail_at(it, s->pos, "index out of range for axis %d of size %lld", k, (long long)n);
-			r->start[k] = i;
-			r->step[k] = 1;
-			r->count[k] = 1;
-			continue;
-		}
-		int64_t step = 1, start, stop;
-		if (s->step && !eval_int(it, s->step, &step))
-			return false;
-		if (step == 0)
-			return fail_at(it, s->pos, "slice step must not be 0");
-		int64_t lo = step < 0 ? -1 : 0, hi = step < 0 ? n - 1 : n;
-		if (s->start) {
-			if (!eval_int(it, s->start, &start))
-				return false;
-			if (start < 0) {
-				start += n;
-				if (start < lo)
-					start = lo;
-			} else if (start > hi) {
-				start = hi;
-			}
-		} else {
-			start = step < 0 ? hi : lo;
-		}
-		if (s->stop) {
-			if (!eval_int(it, s->stop, &stop))
-				return false;
-			if (stop < 0) {
-				stop += n;
-				if (stop < lo)
-					stop = lo;
-			} else if (stop > hi) {
-				stop = hi;
-			}
-		} else {
-			stop = step < 0 ? lo : hi;
-		}
-		int64_t count = 0;
-		if (step > 0 && stop > start)
-			count = (stop - start - 1) / step + 1;
-		else if (step < 0 && start > stop)
-			count = (start - stop - 1) / (-step) + 1;
-		if (count < 1)
-			return fail_at(it, s->pos, "the slice selects nothing");
-		r->start[k] = start;
-		r->step[k] = step;
-		r->count[k] = count;
-		r->dims[r->ndim++] = count;
-	}
-	return true;
-}
-
-/* Offsets into one copy of base for every element of the region, row-major. */
-static int64_t *region_offsets(const val *base, const region *r, int64_t *count)
-{
-	int nd = base->ndim;
-	int64_t stride[GB_MAX_DIMS], s = 1, m = 1, cur = 0;
-	for (int k = nd - 1; k >= 0; k--) {
-		stride[k] = s;
-		s *= base->dims[k];
-		m *= r->count[k];
-		cur += r->start[k] * stride[k];
-	}
-	int64_t *off = malloc(sizeof(int64_t) * (size_t)m);
-	if (!off)
-		return NULL;
-	int64_t idx[GB_MAX_DIMS] = {0};
-	for (int64_t i = 0; i < m; i++) {
-		off[i] = cur;
-		for (int k = nd - 1; k >= 0; k--) {
-			cur += r->step[k] * stride[k];
-			if (++idx[k] < r->count[k])
-				break;
-			cur -= r->step[k] * stride[k] * idx[k];
-			idx[k] = 0;
-		}
-	}
-	*count = m;
-	return off;
+	return gb_lang_region_make(&it->env, base->ndim, base->dims, subs, n_subs, r, pos);
 }
 
 static bool gather(interp *it, const val *base, const region *r, val *out, gb_ast_pos pos)
 {
 	int64_t m;
-	int64_t *off = region_offsets(base, r, &m);
+	int64_t *off = gb_lang_region_offsets(base->ndim, base->dims, r, &m);
 	if (!off)
 		return nomem_at(it, pos);
 	if (!val_new(it, base->kind, r->ndim, r->dims, base->batched, out, pos)) {
@@ -574,15 +431,15 @@ static bool scatter(interp *it, val *base, const region *r, const val *v, gb_ast
 	int64_t dims[GB_MAX_DIMS];
 	if (!bcast_shape(it, v, &probe, &ndim, dims, pos))
 		return false;
-	if (ndim != r->ndim || numel_of(ndim, dims) != numel_of(r->ndim, r->dims))
+	if (ndim != r->ndim || gb_lang_numel(ndim, dims) != gb_lang_numel(r->ndim, r->dims))
 		return fail_at(it, pos, "the value does not fit the region");
 	if (v->batched && !val_batch(it, base, pos))
 		return false;
 	if (!val_own(it, base, pos))
 		return false;
 	int64_t m;
-	int64_t *off = region_offsets(base, r, &m);
-	int64_t *voff = bcast_offsets(v->ndim, v->dims, r->ndim, r->dims, m);
+	int64_t *off = gb_lang_region_offsets(base->ndim, base->dims, r, &m);
+	int64_t *voff = gb_lang_bcast_offsets(v->ndim, v->dims, r->ndim, r->dims, m);
 	if (!off || !voff) {
 		free(off);
 		free(voff);
@@ -650,7 +507,8 @@ static bool concat(interp *it, val *items, int n, int64_t axis, val *out, gb_ast
 	}
 	if (!val_new(it, x->kind, x->ndim, dims, batched, out, pos))
 		return false;
-	int64_t outer = numel_of((int)axis, x->dims), inner = numel_of(x->ndim - (int)axis - 1, x->dims + axis + 1);
+	int64_t outer = gb_lang_numel((int)axis, x->dims);
+	int64_t inner = gb_lang_numel(x->ndim - (int)axis - 1, x->dims + axis + 1);
 	int64_t mo = vnumel(out);
 	for (int64_t c = 0; c < vcopies(it, out); c++) {
 		float *dst = out->b->d + c * mo;
@@ -713,9 +571,9 @@ static bool reduce(interp *it, red_op op, const val *x, int axis, val *out, gb_a
 		len = vnumel(x);
 		inner = 1;
 	} else {
-		outer = numel_of(axis, x->dims);
+		outer = gb_lang_numel(axis, x->dims);
 		len = x->dims[axis];
-		inner = numel_of(x->ndim - axis - 1, x->dims + axis + 1);
+		inner = gb_lang_numel(x->ndim - axis - 1, x->dims + axis + 1);
 		for (int k = 0; k < x->ndim; k++)
 			if (k != axis)
 				dims[ndim++] = x->dims[k];
@@ -758,8 +616,8 @@ static bool softmax(interp *it, val *x, int axis, gb_ast_pos pos)
 {
 	if (!val_own(it, x, pos))
 		return false;
-	int64_t outer = numel_of(axis, x->dims) * vcopies(it, x), len = x->dims[axis];
-	int64_t inner = numel_of(x->ndim - axis - 1, x->dims + axis + 1);
+	int64_t outer = gb_lang_numel(axis, x->dims) * vcopies(it, x), len = x->dims[axis];
+	int64_t inner = gb_lang_numel(x->ndim - axis - 1, x->dims + axis + 1);
 	for (int64_t o = 0; o < outer; o++) {
 		float *p = x->b->d + o * len * inner;
 		for (int64_t j = 0; j < inner; j++) {
@@ -825,7 +683,7 @@ static bool median(interp *it, val *xs, int n, val *out, gb_ast_pos pos)
 	float *tmp = malloc(sizeof(float) * (size_t)n);
 	bool ok = offs && tmp;
 	for (int i = 0; ok && i < n; i++)
-		ok = (offs[i] = bcast_offsets(xs[i].ndim, xs[i].dims, ndim, dims, m)) != NULL;
+		ok = (offs[i] = gb_lang_bcast_offsets(xs[i].ndim, xs[i].dims, ndim, dims, m)) != NULL;
 	if (ok)
 		for (int64_t c = 0; c < vcopies(it, out); c++)
 			for (int64_t j = 0; j < m; j++) {
@@ -859,9 +717,9 @@ static bool where3(interp *it, const val *cond, const val *a, const val *b, val 
 	if (!val_new(it, a->kind, ndim, dims, cond->batched || a->batched || b->batched, out, pos))
 		return false;
 	int64_t m = vnumel(out);
-	int64_t *ic = bcast_offsets(cond->ndim, cond->dims, ndim, dims, m);
-	int64_t *ia = bcast_offsets(a->ndim, a->dims, ndim, dims, m);
-	int64_t *ib = bcast_offsets(b->ndim, b->dims, ndim, dims, m);
+	int64_t *ic = gb_lang_bcast_offsets(cond->ndim, cond->dims, ndim, dims, m);
+	int64_t *ia = gb_lang_bcast_offsets(a->ndim, a->dims, ndim, dims, m);
+	int64_t *ib = gb_lang_bcast_offsets(b->ndim, b->dims, ndim, dims, m);
 	if (!ic || !ia || !ib) {
 		free(ic);
 		free(ia);
@@ -920,8 +778,8 @@ static bool matmul(interp *it, const val *a, const val *b, bool b_t, val *out, g
 	int nb = (an > bn ? an : bn) - 2;
 	int64_t obd[GB_MAX_DIMS + 1], sa[GB_MAX_DIMS + 1], sb[GB_MAX_DIMS + 1];
 	obd[0] = (a->batched || b->batched) ? it->N : 1;
-	sa[0] = a->batched ? M * K * numel_of(an - 2, ad) : 0;
-	sb[0] = b->batched ? K * P * numel_of(bn - 2, bd) : 0;
+	sa[0] = a->batched ? M * K * gb_lang_numel(an - 2, ad) : 0;
+	sb[0] = b->batched ? K * P * gb_lang_numel(bn - 2, bd) : 0;
 	int64_t s_a = M * K, s_b = K * P;
 	for (int k = nb - 1; k >= 0; k--) {
 		int ka = an - 2 - nb + k, kb = bn - 2 - nb + k;
@@ -945,7 +803,7 @@ static bool matmul(interp *it, const val *a, const val *b, bool b_t, val *out, g
 		rd[rn++] = P;
 	if (!val_new(it, V_F32, rn, rd, a->batched || b->batched, out, pos))
 		return false;
-	int64_t total = numel_of(nb + 1, obd);
+	int64_t total = gb_lang_numel(nb + 1, obd);
 	bool b_shared = true; /* one b for every product: fold a's batch into rows */
 	for (int k = 0; k <= nb; k++)
 		if (sb[k] != 0 && obd[k] != 1)
@@ -1124,21 +982,20 @@ static bool eval_ints(interp *it, const gb_ast_expr *e, int64_t *xs, int max, in
 	return true;
 }
 
-static bool eval_pair(interp *it, const gb_ast_expr *e, int64_t def, int64_t lo, int64_t out[2])
+/* What eval_common.c calls back (gb_lang_env). */
+static bool env_fail(void *self, gb_ast_pos pos, const char *msg)
 {
-	if (!e) {
-		out[0] = out[1] = def;
-		return true;
-	}
-	int n;
-	int64_t xs[GB_MAX_DIMS];
-	if (!eval_ints(it, e, xs, 2, &n))
-		return false;
-	out[0] = xs[0];
-	out[1] = n == 2 ? xs[1] : xs[0];
-	if (out[0] < lo || out[1] < lo)
-		return fail_at(it, e->pos, "must be at least %lld", (long long)lo);
-	return true;
+	return fail_at(self, pos, "%s", msg);
+}
+
+static bool env_eval_int(void *self, const gb_ast_expr *e, int64_t *out)
+{
+	return eval_int(self, e, out);
+}
+
+static bool env_eval_ints(void *self, const gb_ast_expr *e, int64_t *xs, int max, int *n)
+{
+	return eval_ints(self, e, xs, max, n);
 }
 
 static bool eval_scalar(interp *it, const gb_ast_expr *e, float *out)
@@ -1152,14 +1009,6 @@ static bool eval_scalar(interp *it, const gb_ast_expr *e, float *out)
 	val_drop(&v);
 	if (!ok)
 		return fail_at(it, e->pos, "expected a constant scalar");
-	return true;
-}
-
-static bool norm_axis(interp *it, int64_t axis, int rank, int *out, gb_ast_pos pos)
-{
-	if (axis < -rank || axis >= rank)
-		return fail_at(it, pos, "axis %lld is out of range for rank %d", (long long)axis, rank);
-	*out = (int)(axis < 0 ? axis + rank : axis);
 	return true;
 }
 
@@ -1177,26 +1026,8 @@ static bool eval_binary(interp *it, const gb_ast_expr *e, val *out)
 	bool ok = true;
 	if (a.kind == V_INT && b.kind == V_INT && op != GB_AST_DIV && op != GB_AST_MATMUL &&
 	    !(op >= GB_AST_LT && op <= GB_AST_NE) && op != GB_AST_AND && op != GB_AST_OR) {
-		int64_t x = a.ival, y = b.ival, r = 0;
-		switch (op) {
-		case GB_AST_ADD: ok = !__builtin_add_overflow(x, y, &r); break;
-		case GB_AST_SUB: ok = !__builtin_sub_overflow(x, y, &r); break;
-		case GB_AST_MUL: ok = !__builtin_mul_overflow(x, y, &r); break;
-		case GB_AST_FLOORDIV:
-		case GB_AST_MOD:
-			if (y == 0 || (x == INT64_MIN && y == -1)) {
-				ok = false;
-				break;
-			}
-			r = x / y;
-			if ((x % y != 0) && ((x < 0) != (y < 0)))
-				r--;
-			if (op == GB_AST_MOD)
-				r = x - r * y;
-			break;
-		default: ok = false;
-		}
-		if (!ok)
+		int64_t r = 0;
+		if (!gb_lang_int_arith(op, a.ival, b.ival, &r))
 			return fail_at(it, e->pos, "integer '%s' fails (overflow or division by zero)", gb_ast_op_str(op));
 		*out = int_val(r);
 		return true;
@@ -1266,45 +1097,10 @@ static void free_list(val *vs, int n)
 	free(vs);
 }
 
-typedef struct bound_args {
-	const gb_ast_expr *param[GB_PRIM_MAX_PARAMS];
-	const gb_ast_expr *kw[4];
-} bound_args;
-
-static bool bind_args(interp *it, const gb_ast_expr *e, const gb_prim *p, bound_args *ba)
-{
-	memset(ba, 0, sizeof *ba);
-	int n_params = 0;
-	while (n_params < GB_PRIM_MAX_PARAMS && p->params[n_params])
-		n_params++;
-	for (int i = 0; i < e->u.call.n_args && i < n_params; i++)
-		ba->param[i] = e->u.call.args[i];
-	for (int k = 0; k < e->u.call.n_kwargs; k++) {
-		const gb_ast_kwarg *kw = &e->u.call.kwargs[k];
-		bool found = false;
-		for (int i = 0; i < n_params && !found; i++)
-			if (strcmp(p->params[i], kw->name) == 0) {
-				ba->param[i] = kw->value;
-				found = true;
-			}
-		for (int i = 0; i < 4 && p->kwonly[i] && !found; i++)
-			if (strcmp(p->kwonly[i], kw->name) == 0) {
-				ba->kw[i] = kw->value;
-				found = true;
-			}
-		if (!found)
-			return fail_at(it, kw->pos, "%s has no parameter '%s'", p->name, kw->name);
-	}
-	for (int i = 0; i < p->n_required; i++)
-		if (!ba->param[i])
-			return fail_at(it, e->pos, "%s is missing its argument '%s'", p->name, p->params[i]);
-	return true;
-}
-
 static bool eval_prim(interp *it, const gb_ast_expr *e, const gb_prim *p, val *out)
 {
-	bound_args ba;
-	if (!bind_args(it, e, p, &ba))
+	gb_prim_args ba;
+	if (!gb_prim_bind(&it->env, e, p, false, &ba))
 		return false;
 	const gb_ast_expr *const *args = (const gb_ast_expr *const *)e->u.call.args;
 	int n_args = e->u.call.n_args;
@@ -1387,7 +1183,7 @@ static bool eval_prim(interp *it, const gb_ast_expr *e, const gb_prim *p, val *o
 		int axis = -1;
 		int64_t a;
 		if (ba.kw[0])
-			ok = eval_int(it, ba.kw[0], &a) && norm_axis(it, a, y.ndim, &axis, ba.kw[0]->pos);
+			ok = eval_int(it, ba.kw[0], &a) && gb_lang_axis(&it->env, a, y.ndim, &axis, ba.kw[0]->pos);
 		if (ok && p->id == GB_PRIM_ARGMAX && y.ndim == 0)
 			ok = fail_at(it, ba.param[0]->pos, "argmax needs an array, not a scalar");
 		red_op r = p->id == GB_PRIM_MAX ? RED_MAX : p->id == GB_PRIM_MIN ? RED_MIN : p->id == GB_PRIM_SUM ? RED_SUM
@@ -1406,7 +1202,7 @@ static bool eval_prim(interp *it, const gb_ast_expr *e, const gb_prim *p, val *o
 		int64_t a = -1;
 		if (x.ndim == 0)
 			ok = fail_at(it, ba.param[0]->pos, "softmax needs an array, not a scalar");
-		ok = ok && (!ba.kw[0] || eval_int(it, ba.kw[0], &a)) && norm_axis(it, a, x.ndim, &axis, pos) &&
+		ok = ok && (!ba.kw[0] || eval_int(it, ba.kw[0], &a)) && gb_lang_axis(&it->env, a, x.ndim, &axis, pos) &&
 		     softmax(it, &x, axis, pos);
 		break;
 	}
@@ -1493,23 +1289,7 @@ static bool eval_prim(interp *it, const gb_ast_expr *e, const gb_prim *p, val *o
 		if (!eval_array(it, ba.param[0], &y))
 			return false;
 		int64_t perm[GB_MAX_DIMS];
-		int n = y.ndim;
-		if (ba.param[1]) {
-			ok = eval_ints(it, ba.param[1], perm, GB_MAX_DIMS, &n);
-			bool seen[GB_MAX_DIMS] = {false};
-			if (ok && n != y.ndim)
-				ok = fail_at(it, ba.param[1]->pos, "perm must be a list of %d integers", y.ndim);
-			for (int i = 0; ok && i < n; i++) {
-				ok = perm[i] >= 0 && perm[i] < n && !seen[perm[i]];
-				if (ok)
-					seen[perm[i]] = true;
-				else
-					fail_at(it, ba.param[1]->pos, "perm must be a permutation of 0..%d", n - 1);
-			}
-		} else {
-			for (int i = 0; i < n; i++)
-				perm[i] = n - 1 - i;
-		}
+		ok = gb_lang_perm(&it->env, ba.param[1], y.ndim, perm);
 		ok = ok && transpose(it, &y, perm, &x, pos);
 		val_drop(&y);
 		if (!ok)
@@ -1517,9 +1297,8 @@ static bool eval_prim(interp *it, const gb_ast_expr *e, const gb_prim *p, val *o
 		break;
 	}
 	case GB_PRIM_CONV2D: {
-		int64_t stride[2], pad[2], dil[2], groups = 1;
-		if (!eval_pair(it, ba.param[3], 1, 1, stride) || !eval_pair(it, ba.param[4], 0, 0, pad) ||
-		    !eval_pair(it, ba.param[5], 1, 1, dil) || (ba.param[6] && !eval_int(it, ba.param[6], &groups)))
+		int64_t stride[2], pad[2], dil[2], groups;
+		if (!gb_lang_conv_args(&it->env, &ba, stride, pad, dil, &groups))
 			return false;
 		if (!eval_f32(it, ba.param[0], &y, "the image"))
 			return false;
@@ -1538,13 +1317,8 @@ static bool eval_prim(interp *it, const gb_ast_expr *e, const gb_prim *p, val *o
 	case GB_PRIM_MAXPOOL2D:
 	case GB_PRIM_AVGPOOL2D: {
 		int64_t size[2], stride[2], pad[2];
-		if (!eval_pair(it, ba.param[1], 1, 1, size) || !eval_pair(it, ba.param[2], 1, 1, stride) ||
-		    !eval_pair(it, ba.param[3], 0, 0, pad))
+		if (!gb_lang_pool_args(&it->env, &ba, size, stride, pad))
 			return false;
-		if (!ba.param[2]) {
-			stride[0] = size[0];
-			stride[1] = size[1];
-		}
 		if (!eval_f32(it, ba.param[0], &y, "the image"))
 			return false;
 		ok = pool2d(it, p->id == GB_PRIM_MAXPOOL2D, &y, size, stride, pad, &x, pos);
@@ -1576,7 +1350,7 @@ static bool eval_prim(interp *it, const gb_ast_expr *e, const gb_prim *p, val *o
 		}
 		if (ok && infer >= 0)
 			shape[infer] = total / known;
-		if (ok && numel_of(n, shape) != total)
+		if (ok && gb_lang_numel(n, shape) != total)
 			ok = fail_at(it, ba.param[1]->pos, "cannot reshape %lld elements to this shape", (long long)total);
 		if (ok) {
 			x.ndim = n;
@@ -1634,29 +1408,6 @@ static bool eval_call(interp *it, const gb_ast_expr *e, val *out)
 	return eval_prim(it, e, p, out);
 }
 
-static bool eval_range(interp *it, const gb_ast_range *r, int64_t *start, int64_t *step, int64_t *count)
-{
-	int64_t stop = 0;
-	*start = 0;
-	*step = 1;
-	if (r->start && !eval_int(it, r->start, start))
-		return false;
-	if (!eval_int(it, r->stop, &stop))
-		return false;
-	if (r->step && !eval_int(it, r->step, step))
-		return false;
-	if (*step == 0)
-		return fail_at(it, r->pos, "range step must not be 0");
-	*count = 0;
-	if (*step > 0 && stop > *start)
-		*count = (int64_t)(((uint64_t)stop - (uint64_t)*start - 1) / (uint64_t)*step + 1);
-	else if (*step < 0 && *start > stop)
-		*count = (int64_t)(((uint64_t)*start - (uint64_t)stop - 1) / (uint64_t)(-*step) + 1);
-	if (*count > GB_LANG_MAX_UNROLLED)
-		return fail_at(it, r->pos, "the range has more than %d values", GB_LANG_MAX_UNROLLED);
-	return true;
-}
-
 static bool stack_ints_as_f32(interp *it, val *vs, int64_t n, gb_ast_pos pos)
 {
 	for (int64_t i = 0; i < n; i++)
@@ -1668,7 +1419,7 @@ static bool stack_ints_as_f32(interp *it, val *vs, int64_t n, gb_ast_pos pos)
 static bool eval_comprehension(interp *it, const gb_ast_expr *e, val *out)
 {
 	int64_t start, step, count;
-	if (!eval_range(it, &e->u.comp.range, &start, &step, &count))
+	if (!gb_lang_range(&it->env, &e->u.comp.range, &start, &step, &count))
 		return false;
 	if (count < 1)
 		return fail_at(it, e->u.comp.range.pos, "the comprehension's range is empty");
@@ -1791,13 +1542,8 @@ static bool exec_block(interp *it, const gb_ast_block *blk);
 static bool call_def(interp *it, const gb_ast_expr *call, const gb_ast_stmt *d, val *results, int n_results)
 {
 	int n = d->u.def.n_params;
-	if (call->u.call.n_args != n || call->u.call.n_kwargs)
-		return fail_at(it, call->pos, "def %s takes %d positional arguments", d->u.def.name, n);
-	if (d->u.def.n_returns != n_results)
-		return fail_at(it, call->pos, "def %s returns %d values, %d are taken", d->u.def.name, d->u.def.n_returns,
-		               n_results);
-	if (it->level >= GB_LANG_MAX_CALL_DEPTH)
-		return fail_at(it, call->pos, "def calls nest deeper than %d", GB_LANG_MAX_CALL_DEPTH);
+	if (!gb_lang_def_call_ok(&it->env, call, d, n_results, it->level))
+		return false;
 	val *args;
 	if (n && !eval_list(it, (const gb_ast_expr *const *)call->u.call.args, n, &args))
 		return false;
@@ -1838,9 +1584,8 @@ static bool call_def(interp *it, const gb_ast_expr *call, const gb_ast_stmt *d, 
 	if (n)
 		free_list(args, n);
 	const gb_ast_block *body = &d->u.def.body;
-	const gb_ast_stmt *ret = body->n_stmts ? body->stmts[body->n_stmts - 1] : NULL;
-	if (ok && (!ret || ret->kind != GB_AST_RETURN || ret->u.ret.n_values != n_results))
-		ok = fail_at(it, d->pos, "def %s does not end with a return of %d values", d->u.def.name, n_results);
+	const gb_ast_stmt *ret = ok ? gb_lang_def_return(&it->env, d, n_results) : NULL;
+	ok = ok && ret;
 	for (int i = 0; ok && i < body->n_stmts - 1; i++) {
 		gb_ast_block one = {(gb_ast_stmt **)&body->stmts[i], 1, NULL, 0};
 		ok = exec_block(it, &one);
@@ -2062,7 +1807,7 @@ static bool exec_stmt(interp *it, const gb_ast_stmt *s)
 	}
 	case GB_AST_FOR: {
 		int64_t start, step, count;
-		if (!eval_range(it, &s->u.loop.range, &start, &step, &count))
+		if (!gb_lang_range(&it->env, &s->u.loop.range, &start, &step, &count))
 			return false;
 		if (count == 0)
 			return true;
@@ -2225,6 +1970,7 @@ static gb_status run_program(const gb_ast *ast, const char *dir, gb_tensor_map *
 	it.file = ast->file;
 	it.dir = dir ? dir : "";
 	it.err = err;
+	it.env = (gb_lang_env){&it, env_fail, env_eval_int, env_eval_ints};
 	it.weights = weights; /* borrowed when given: not freed below */
 	err->msg[0] = '\0';
 	it.defs = calloc((size_t)ast->body.n_stmts + 1, sizeof *it.defs);
