@@ -32,6 +32,22 @@ enum {
 	H_LAYERNORM, H_BATCHNORM, H_REMAP, H_GATHER, H_COPY_ROWS, H_TOPK_F, H_TOPK_I, H_DIV_I, H_COUNT
 };
 
+/* The insertion step shared by gbx_topk_f32 and gbx_topk_i64: v goes to position at. */
+#define TOPK_INSERT \
+	"\t\t\t\tif (at >= K)\n" \
+	"\t\t\t\t\tcontinue;\n" \
+	"\t\t\t\tfor (int64_t q = (have < K ? have : K - 1); q > at; q--) {\n" \
+	"\t\t\t\t\tvr[q * inner] = vr[(q - 1) * inner];\n" \
+	"\t\t\t\t\tir[q * inner] = ir[(q - 1) * inner];\n" \
+	"\t\t\t\t}\n" \
+	"\t\t\t\tvr[at * inner] = v;\n" \
+	"\t\t\t\tir[at * inner] = l;\n" \
+	"\t\t\t\tif (have < K)\n" \
+	"\t\t\t\t\thave++;\n" \
+	"\t\t\t}\n" \
+	"\t\t}\n" \
+	"}\n"
+
 static const char *const helper_src[H_COUNT] = {
 	[H_ALLOC] = "/* count elements of size bytes each; NULL when it does not fit or malloc fails. */\n"
 	            "static void *gbx_alloc(int64_t count, size_t size)\n"
@@ -470,19 +486,7 @@ static const char *const helper_src[H_COUNT] = {
 	             "\t\t\t\t\t\tbreak;\n"
 	             "\t\t\t\t\tat--;\n"
 	             "\t\t\t\t}\n"
-	             "\t\t\t\tif (at >= K)\n"
-	             "\t\t\t\t\tcontinue;\n"
-	             "\t\t\t\tfor (int64_t q = (have < K ? have : K - 1); q > at; q--) {\n"
-	             "\t\t\t\t\tvr[q * inner] = vr[(q - 1) * inner];\n"
-	             "\t\t\t\t\tir[q * inner] = ir[(q - 1) * inner];\n"
-	             "\t\t\t\t}\n"
-	             "\t\t\t\tvr[at * inner] = v;\n"
-	             "\t\t\t\tir[at * inner] = l;\n"
-	             "\t\t\t\tif (have < K)\n"
-	             "\t\t\t\t\thave++;\n"
-	             "\t\t\t}\n"
-	             "\t\t}\n"
-	             "}\n",
+	             TOPK_INSERT,
 	[H_TOPK_I] = "static void gbx_topk_i64(const int64_t *x, int64_t *vals, int64_t *idx, int64_t outer, int64_t L,\n"
 	             "                         int64_t inner, int64_t K, int largest)\n"
 	             "{\n"
@@ -495,19 +499,7 @@ static const char *const helper_src[H_COUNT] = {
 	             "\t\t\t\tint64_t v = xr[l * inner], at = have;\n"
 	             "\t\t\t\twhile (at > 0 && (largest ? v > vr[(at - 1) * inner] : v < vr[(at - 1) * inner]))\n"
 	             "\t\t\t\t\tat--;\n"
-	             "\t\t\t\tif (at >= K)\n"
-	             "\t\t\t\t\tcontinue;\n"
-	             "\t\t\t\tfor (int64_t q = (have < K ? have : K - 1); q > at; q--) {\n"
-	             "\t\t\t\t\tvr[q * inner] = vr[(q - 1) * inner];\n"
-	             "\t\t\t\t\tir[q * inner] = ir[(q - 1) * inner];\n"
-	             "\t\t\t\t}\n"
-	             "\t\t\t\tvr[at * inner] = v;\n"
-	             "\t\t\t\tir[at * inner] = l;\n"
-	             "\t\t\t\tif (have < K)\n"
-	             "\t\t\t\t\thave++;\n"
-	             "\t\t\t}\n"
-	             "\t\t}\n"
-	             "}\n",
+	             TOPK_INSERT,
 };
 
 /* ==== generator state ============================================================= */
@@ -545,22 +537,13 @@ static void mono_list(em_buf *b, int n, const em_mono *v)
 /* Fits per-run integers or fails with a message naming the node. */
 static gb_status fit(cgen *g, const gb_node *node, const int64_t *per_run, em_mono *out, const char *what)
 {
-	if (em_fit(g->p, per_run, out))
-		return GB_OK;
-	return em_unsupported(g->err, g->p, node, "%s depends on the batch size in a way the emitter cannot express",
-	                      what);
+	return em_fit_node(g->p, node, per_run, out, what, g->err);
 }
 
 /* Product of a value's run dims over [lo, hi), fitted. */
 static gb_status span(cgen *g, const gb_node *node, const em_val *v, int lo, int hi, em_mono *out)
 {
-	int64_t per_run[EM_RUNS];
-	for (int r = 0; r < g->p->n_runs; r++) {
-		per_run[r] = 1;
-		for (int d = lo; d < hi; d++)
-			per_run[r] *= v->run_dims[r][d];
-	}
-	return fit(g, node, per_run, out, "a size");
+	return em_span(g->p, node, v, lo, hi, out, g->err);
 }
 
 /* Identifier of output k, allocating its buffer unless it is a graph output. */
@@ -653,11 +636,6 @@ static void expand(em_buf *b, const char *tmpl, char ops[][160])
 	}
 }
 
-static int is_op(const gb_node *node, const char *name)
-{
-	return strcmp(node->op_type, name) == 0;
-}
-
 /* The C expression of an elementwise node in terms of $0.. (operands), or
  * NULL with err set. *guard receives a condition that makes the call fail
  * (integer division by zero), or NULL. */
@@ -690,14 +668,8 @@ static const char *elementwise_template(cgen *g, const gb_node *node, gb_dtype d
 		return f ? "$0 < 0.0f ? $1 * $0 : $0" : NULL;
 	if (!strcmp(op, "Equal"))
 		return b8 ? "($0 != 0) == ($1 != 0)" : "$0 == $1";
-	if (!strcmp(op, "Greater"))
-		return b8 ? NULL : "$0 > $1";
-	if (!strcmp(op, "Less"))
-		return b8 ? NULL : "$0 < $1";
-	if (!strcmp(op, "GreaterOrEqual"))
-		return b8 ? NULL : "$0 >= $1";
-	if (!strcmp(op, "LessOrEqual"))
-		return b8 ? NULL : "$0 <= $1";
+	if (em_compare_template(op, GB_DTYPE_F32)) /* an order comparison */
+		return em_compare_template(op, dt);
 	if (!strcmp(op, "And"))
 		return b8 ? "$0 && $1" : NULL;
 	if (!strcmp(op, "Or"))
@@ -763,7 +735,7 @@ static const char *elementwise_template(cgen *g, const gb_node *node, gb_dtype d
 		return f ? "-$0" : i64 ? "(int64_t)(0 - (uint64_t)$0)" : NULL;
 	if (!strcmp(op, "Abs"))
 		return f ? "fabsf($0)" : i64 ? "($0 < 0 ? (int64_t)(0 - (uint64_t)$0) : $0)" : NULL;
-	if (!f && !is_op(node, "Cast"))
+	if (!f && !em_is_op(node, "Cast"))
 		return NULL;
 	if (!strcmp(op, "Sqrt"))
 		return "sqrtf($0)";
@@ -816,11 +788,9 @@ static gb_status emit_elementwise(cgen *g, const gb_node *node)
 	const em_val *y = em_out(p, node, 0), *x0 = em_in(p, node, 0);
 	char tmp[600];
 	const char *guard = NULL, *tmpl;
-	if (is_op(node, "Cast") || is_op(node, "CastLike")) {
+	if (em_is_op(node, "Cast") || em_is_op(node, "CastLike")) {
 		/* ONNX TensorProto types: 1 float, 7 int64, 9 bool */
-		int64_t to = is_op(node, "Cast") ? em_attr_int(node, "to", 0) : y->dtype == GB_DTYPE_F32 ? 1
-		             : y->dtype == GB_DTYPE_I64                                             ? 7
-		                                                                                    : 9;
+		int64_t to = em_cast_to(node, y);
 		gb_dtype from = x0->dtype;
 		if (to == 1)
 			tmpl = from == GB_DTYPE_F32 ? "$0" : "(float)$0";
@@ -838,17 +808,15 @@ static gb_status emit_elementwise(cgen *g, const gb_node *node)
 			return em_unsupported(g->err, p, node, "cast from %s to ONNX type %lld is not supported by the C emitter",
 			                      gb_dtype_name(from), (long long)to);
 	} else {
-		gb_dtype dt = is_op(node, "Where") ? em_in(p, node, 1)->dtype : x0->dtype;
+		gb_dtype dt = em_is_op(node, "Where") ? em_in(p, node, 1)->dtype : x0->dtype;
 		tmpl = elementwise_template(g, node, dt, tmp, sizeof tmp, &guard);
 		if (!tmpl)
 			return em_unsupported(g->err, p, node, "%s on %s is not supported by the C emitter", node->op_type,
 			                      gb_dtype_name(dt));
 	}
-	if (gb_opset_of(p->m) < 7 && (is_op(node, "Add") || is_op(node, "Sub") || is_op(node, "Mul") || is_op(node, "Div") ||
-	                              is_op(node, "Pow") || is_op(node, "PRelu") || is_op(node, "Equal") ||
-	                              is_op(node, "Greater") || is_op(node, "Less")))
-		return em_unsupported(g->err, p, node, "legacy broadcasting (opset %lld < 7) is not supported by the emitters",
-		                      (long long)p->m->opset);
+	gb_status st = em_check_broadcast(p, node, g->err);
+	if (st != GB_OK)
+		return st;
 	const char *yid = out_buf(g, node, 0);
 	char ops[10][160];
 	em_puts(&g->body, "\t{\n");
@@ -1121,7 +1089,7 @@ static gb_status emit_pool(cgen *g, const gb_node *node)
 {
 	em_plan *p = g->p;
 	const em_val *x = em_in(p, node, 0);
-	int is_max = is_op(node, "MaxPool");
+	int is_max = em_is_op(node, "MaxPool");
 	if (is_max && node->n_outputs > 1 && node->outputs[1] >= 0 && p->v[node->outputs[1]].live)
 		return em_unsupported(g->err, p, node, "the Indices output is not supported by the emitters");
 	if (x->dtype != GB_DTYPE_F32)
@@ -1188,15 +1156,15 @@ static gb_status emit_reduce(cgen *g, const gb_node *node)
 {
 	int mask[GB_MAX_DIMS], noop;
 	const em_val *x = em_in(g->p, node, 0);
-	if (is_op(node, "GlobalAveragePool") || is_op(node, "GlobalMaxPool")) {
+	if (em_is_op(node, "GlobalAveragePool") || em_is_op(node, "GlobalMaxPool")) {
 		for (int d = 0; d < x->ndim; d++)
 			mask[d] = d >= 2;
-		return emit_reduce_mask(g, node, mask, is_op(node, "GlobalMaxPool") ? 2 : 1);
+		return emit_reduce_mask(g, node, mask, em_is_op(node, "GlobalMaxPool") ? 2 : 1);
 	}
 	gb_status st = em_reduce_axes(g->p, node, mask, &noop, g->err);
 	if (st != GB_OK)
 		return st;
-	int kind = is_op(node, "ReduceSum") ? 0 : is_op(node, "ReduceMean") ? 1 : is_op(node, "ReduceMax") ? 2 : 3;
+	int kind = em_is_op(node, "ReduceSum") ? 0 : em_is_op(node, "ReduceMean") ? 1 : em_is_op(node, "ReduceMax") ? 2 : 3;
 	if (noop) {
 		const em_val *y = em_out(g->p, node, 0);
 		const char *yid = out_buf(g, node, 0);
@@ -1236,7 +1204,7 @@ static gb_status emit_argmax(cgen *g, const gb_node *node)
 	int f = x->dtype == GB_DTYPE_F32;
 	use(g, f ? H_ARGMAX_F : H_ARGMAX_I);
 	em_printf(&g->body, "\tgbx_argmax_%s(%s, %s, %s, %s, %s, %d, %d);\n", f ? "f32" : "i64", x->id, yid, MONO(outer),
-	          MONO(L), MONO(inner), (int)em_attr_int(node, "select_last_index", 0), is_op(node, "ArgMin"));
+	          MONO(L), MONO(inner), (int)em_attr_int(node, "select_last_index", 0), em_is_op(node, "ArgMin"));
 	return GB_OK;
 }
 
@@ -1263,7 +1231,7 @@ static gb_status emit_softmax(cgen *g, const gb_node *node)
 	const char *yid = out_buf(g, node, 0);
 	use(g, H_SOFTMAX);
 	em_printf(&g->body, "\tgbx_softmax(%s, %s, %s, %s, %s, %d);\n", x->id, yid, MONO(outer), MONO(L), MONO(inner),
-	          is_op(node, "LogSoftmax"));
+	          em_is_op(node, "LogSoftmax"));
 	return GB_OK;
 }
 
@@ -1467,17 +1435,11 @@ static const char *helper_name(int h, char *buf)
 
 /* ==== the file ================================================================================================ */
 
-static void describe(em_buf *b, const em_plan *p, const em_val *v, const char *role, const char *name)
+static void describe(em_buf *b, const em_val *v, const char *role, const char *name)
 {
-	char shape[256] = "[";
-	for (int d = 0; d < v->ndim; d++) {
-		char m[64];
-		size_t len = strlen(shape);
-		snprintf(shape + len, sizeof shape - len, "%s%s", d ? ", " : "", em_mono_str(v->dims[d], m));
-	}
-	strcat(shape, "]");
+	char shape[256];
+	em_shape_str(v, shape, sizeof shape);
 	em_printf(b, " *   %-12s %s %s %s ('%s')\n", v->id, ctype(v->dtype), shape, role, name);
-	(void)p;
 }
 
 gb_status gb_emit_c(gb_model *m, const char *func_name, char **text, gb_error *err)
@@ -1485,13 +1447,11 @@ gb_status gb_emit_c(gb_model *m, const char *func_name, char **text, gb_error *e
 	em_plan plan;
 	*text = NULL;
 	const char *fname = func_name ? func_name : "model";
-	for (const char *c = fname; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || *c == '_' || (c > fname && *c >= '0' && *c <= '9')))
-			return gb_fail(err, GB_STATUS_USAGE, "emit: function name '%s' is not a C identifier", fname);
-	if (!fname[0])
-		return gb_fail(err, GB_STATUS_USAGE, "emit: empty function name");
+	gb_status st = em_check_func_name(fname, "C", err);
+	if (st != GB_OK)
+		return st;
 	const char *extra[] = {fname, NULL};
-	gb_status st = em_plan_build(&plan, m, "C", extra, err);
+	st = em_plan_build(&plan, m, "C", extra, err);
 	if (st != GB_OK)
 		return st;
 	cgen g = {.p = &plan, .err = err};
@@ -1572,9 +1532,9 @@ gb_status gb_emit_c(gb_model *m, const char *func_name, char **text, gb_error *e
 	else
 		em_puts(&head, " *   n            unused: every shape of this model is static\n");
 	for (int i = 0; i < m->n_inputs; i++)
-		describe(&head, &plan, &plan.v[m->inputs[i]], "input", m->values[m->inputs[i]].name);
+		describe(&head, &plan.v[m->inputs[i]], "input", m->values[m->inputs[i]].name);
 	for (int i = 0; i < m->n_outputs; i++)
-		describe(&head, &plan, &plan.v[m->outputs[i]], "output", m->values[m->outputs[i]].name);
+		describe(&head, &plan.v[m->outputs[i]], "output", m->values[m->outputs[i]].name);
 	em_puts(&head, " *\n * Arrays are dense and C-ordered (row-major); bool is one unsigned char (0 or 1).\n"
 	               " * The caller allocates the outputs. Scratch memory is malloc'ed and freed inside\n"
 	               " * the call; the function is reentrant. Returns 0 on success, 1 when malloc fails,\n"

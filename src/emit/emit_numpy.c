@@ -209,11 +209,6 @@ static void int_tuple(em_buf *b, int n, const int64_t *v)
 	em_puts(b, n == 1 ? ",)" : ")");
 }
 
-static int is_op(const gb_node *node, const char *name)
-{
-	return strcmp(node->op_type, name) == 0;
-}
-
 static const char *id_of(const em_val *v)
 {
 	return v ? v->id : "None";
@@ -246,14 +241,8 @@ static const char *template_of(pygen *g, const gb_node *node, gb_dtype dt, char 
 		return f ? "np.where($0 < 0, $1 * $0, $0)" : NULL;
 	if (!strcmp(op, "Equal"))
 		return "$0 == $1";
-	if (!strcmp(op, "Greater"))
-		return b8 ? NULL : "$0 > $1";
-	if (!strcmp(op, "Less"))
-		return b8 ? NULL : "$0 < $1";
-	if (!strcmp(op, "GreaterOrEqual"))
-		return b8 ? NULL : "$0 >= $1";
-	if (!strcmp(op, "LessOrEqual"))
-		return b8 ? NULL : "$0 <= $1";
+	if (em_compare_template(op, GB_DTYPE_F32)) /* an order comparison */
+		return em_compare_template(op, dt);
 	if (!strcmp(op, "And"))
 		return b8 ? "np.logical_and($0, $1)" : NULL;
 	if (!strcmp(op, "Or"))
@@ -377,10 +366,8 @@ static gb_status emit_elementwise(pygen *g, const gb_node *node)
 	const em_val *x0 = em_in(p, node, 0), *y = em_out(p, node, 0);
 	char tmp[600];
 	const char *tmpl;
-	if (is_op(node, "Cast") || is_op(node, "CastLike")) {
-		int64_t to = is_op(node, "Cast") ? em_attr_int(node, "to", 0) : y->dtype == GB_DTYPE_F32 ? 1
-		             : y->dtype == GB_DTYPE_I64                                             ? 7
-		                                                                                    : 9;
+	if (em_is_op(node, "Cast") || em_is_op(node, "CastLike")) {
+		int64_t to = em_cast_to(node, y);
 		if (to == 7 && x0->dtype == GB_DTYPE_F32)
 			g->used[P_CAST_I] = 1;
 		tmpl = to == 1 ? "$0.astype(np.float32)" : to == 7 && x0->dtype == GB_DTYPE_F32 ? "gbx_cast_i64($0)"
@@ -391,17 +378,15 @@ static gb_status emit_elementwise(pygen *g, const gb_node *node)
 			return em_unsupported(g->err, p, node, "cast from %s to ONNX type %lld is not supported by the NumPy "
 			                                       "emitter", gb_dtype_name(x0->dtype), (long long)to);
 	} else {
-		gb_dtype dt = is_op(node, "Where") ? em_in(p, node, 1)->dtype : x0->dtype;
+		gb_dtype dt = em_is_op(node, "Where") ? em_in(p, node, 1)->dtype : x0->dtype;
 		tmpl = template_of(g, node, dt, tmp, sizeof tmp);
 		if (!tmpl)
 			return em_unsupported(g->err, p, node, "%s on %s is not supported by the NumPy emitter", node->op_type,
 			                      gb_dtype_name(dt));
 	}
-	if (gb_opset_of(p->m) < 7 && (is_op(node, "Add") || is_op(node, "Sub") || is_op(node, "Mul") || is_op(node, "Div") ||
-	                              is_op(node, "Pow") || is_op(node, "PRelu") || is_op(node, "Equal") ||
-	                              is_op(node, "Greater") || is_op(node, "Less")))
-		return em_unsupported(g->err, p, node, "legacy broadcasting (opset %lld < 7) is not supported by the emitters",
-		                      (long long)p->m->opset);
+	gb_status st = em_check_broadcast(p, node, g->err);
+	if (st != GB_OK)
+		return st;
 	em_printf(&g->body, "        %s = ", y->id);
 	expand(&g->body, tmpl, node, p);
 	em_puts(&g->body, "\n");
@@ -412,15 +397,7 @@ static gb_status emit_elementwise(pygen *g, const gb_node *node)
 
 static gb_status fit_span(pygen *g, const gb_node *node, const em_val *v, int lo, int hi, em_mono *out)
 {
-	int64_t per_run[EM_RUNS];
-	for (int r = 0; r < g->p->n_runs; r++) {
-		per_run[r] = 1;
-		for (int d = lo; d < hi; d++)
-			per_run[r] *= v->run_dims[r][d];
-	}
-	if (em_fit(g->p, per_run, out))
-		return GB_OK;
-	return em_unsupported(g->err, g->p, node, "a size depends on the batch size in a way the emitter cannot express");
+	return em_span(g->p, node, v, lo, hi, out, g->err);
 }
 
 static gb_status emit_window(pygen *g, const gb_node *node, int is_conv)
@@ -440,7 +417,7 @@ static gb_status emit_window(pygen *g, const gb_node *node, int is_conv)
 		if (!k || n_k != x->ndim - 2 || n_k > 3)
 			return em_unsupported(g->err, p, node, "kernel_shape does not match the input");
 		memcpy(kd, k, (size_t)n_k * sizeof *k);
-		if (is_op(node, "MaxPool") && node->n_outputs > 1 && node->outputs[1] >= 0 && p->v[node->outputs[1]].live)
+		if (em_is_op(node, "MaxPool") && node->n_outputs > 1 && node->outputs[1] >= 0 && p->v[node->outputs[1]].live)
 			return em_unsupported(g->err, p, node, "the Indices output is not supported by the emitters");
 	}
 	em_window w;
@@ -473,7 +450,7 @@ static gb_status emit_window(pygen *g, const gb_node *node, int is_conv)
 		em_puts(b, ", ");
 	int_tuple(b, w.k, w.out + off);
 	if (!is_conv)
-		em_printf(b, ", %s, %s", is_op(node, "MaxPool") ? "True" : "False",
+		em_printf(b, ", %s, %s", em_is_op(node, "MaxPool") ? "True" : "False",
 		          em_attr_int(node, "count_include_pad", 0) ? "True" : "False");
 	em_puts(b, ")\n");
 	return GB_OK;
@@ -485,15 +462,15 @@ static gb_status emit_reduce(pygen *g, const gb_node *node)
 	const em_val *x = em_in(p, node, 0), *y = em_out(p, node, 0);
 	int mask[GB_MAX_DIMS], noop = 0;
 	int kind;
-	if (is_op(node, "GlobalAveragePool") || is_op(node, "GlobalMaxPool")) {
+	if (em_is_op(node, "GlobalAveragePool") || em_is_op(node, "GlobalMaxPool")) {
 		for (int d = 0; d < x->ndim; d++)
 			mask[d] = d >= 2;
-		kind = is_op(node, "GlobalMaxPool") ? 2 : 1;
+		kind = em_is_op(node, "GlobalMaxPool") ? 2 : 1;
 	} else {
 		gb_status st = em_reduce_axes(p, node, mask, &noop, g->err);
 		if (st != GB_OK)
 			return st;
-		kind = is_op(node, "ReduceSum") ? 0 : is_op(node, "ReduceMean") ? 1 : is_op(node, "ReduceMax") ? 2 : 3;
+		kind = em_is_op(node, "ReduceSum") ? 0 : em_is_op(node, "ReduceMean") ? 1 : em_is_op(node, "ReduceMax") ? 2 : 3;
 	}
 	if (x->dtype != GB_DTYPE_F32 && !(x->dtype == GB_DTYPE_I64 && kind != 1))
 		return em_unsupported(g->err, p, node, "%s on %s is not supported by the emitters", node->op_type,
@@ -676,7 +653,7 @@ static gb_status emit_node(pygen *g, const gb_node *node)
 			return st;
 		g->used[P_SOFTMAX] = 1;
 		em_printf(b, "        %s = gbx_softmax(%s, %s, %s, %s, %s)\n", y->id, x->id, MONO(outer), MONO(L), MONO(inner),
-		          is_op(node, "LogSoftmax") ? "True" : "False");
+		          em_is_op(node, "LogSoftmax") ? "True" : "False");
 		return GB_OK;
 	}
 	if (!strcmp(op, "LayerNormalization")) {
@@ -790,13 +767,8 @@ static void emit_const(pygen *g, const em_val *v, const char *id)
 
 static void describe(em_buf *b, const em_val *v, const char *role, const char *name)
 {
-	char shape[256] = "[";
-	for (int d = 0; d < v->ndim; d++) {
-		char m[64];
-		size_t len = strlen(shape);
-		snprintf(shape + len, sizeof shape - len, "%s%s", d ? ", " : "", em_mono_str(v->dims[d], m));
-	}
-	strcat(shape, "]");
+	char shape[256];
+	em_shape_str(v, shape, sizeof shape);
 	em_printf(b, "    %-12s %s %s %s '%s'\n", v->id, gb_dtype_name(v->dtype), shape, role, name);
 }
 
@@ -805,13 +777,11 @@ gb_status gb_emit_numpy(gb_model *m, const char *func_name, char **text, gb_erro
 	em_plan plan;
 	*text = NULL;
 	const char *fname = func_name ? func_name : "model";
-	for (const char *c = fname; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || *c == '_' || (c > fname && *c >= '0' && *c <= '9')))
-			return gb_fail(err, GB_STATUS_USAGE, "emit: function name '%s' is not a Python identifier", fname);
-	if (!fname[0])
-		return gb_fail(err, GB_STATUS_USAGE, "emit: empty function name");
+	gb_status st = em_check_func_name(fname, "Python", err);
+	if (st != GB_OK)
+		return st;
 	const char *extra[] = {fname, "gbx_array", NULL};
-	gb_status st = em_plan_build(&plan, m, "NumPy", extra, err);
+	st = em_plan_build(&plan, m, "NumPy", extra, err);
 	if (st != GB_OK)
 		return st;
 	pygen g = {.p = &plan, .err = err};

@@ -15,6 +15,7 @@
 #define GB_EMIT_INTERNAL_H
 
 #include <stdarg.h>
+#include <string.h>
 
 #include "../exec/ops.h"
 #include "emit.h"
@@ -103,6 +104,12 @@ const em_val *em_out(const em_plan *p, const gb_node *node, int k);
 
 /* Fits one integer per run to a monomial; false when it does not fit. */
 int em_fit(const em_plan *p, const int64_t *per_run, em_mono *out);
+/* em_fit, or GB_STATUS_UNSUPPORTED naming the node: "WHAT depends on the
+ * batch size in a way the emitter cannot express". */
+gb_status em_fit_node(const em_plan *p, const gb_node *node, const int64_t *per_run, em_mono *out, const char *what,
+                      gb_error *err);
+/* The product of v's dims over [lo, hi), fitted ("a size" in the message). */
+gb_status em_span(const em_plan *p, const gb_node *node, const em_val *v, int lo, int hi, em_mono *out, gb_error *err);
 
 /* Number of elements and C-order strides as monomials. */
 em_mono em_numel(const em_val *v);
@@ -123,6 +130,29 @@ int64_t em_elem_i(const gb_tensor *t, int64_t i);
 /* A float32 literal that reads back exactly: "0.5f", "-3.0f", "1e-05f",
  * INFINITY, NAN (C); Python form with py = 1: "np.float32(0.5)". buf of 48 bytes. */
 const char *em_float_lit(float f, int py, char *buf);
+
+/* "[n, 3, 4]": v's dims as monomials, into buf of size bytes. */
+void em_shape_str(const em_val *v, char *buf, size_t size);
+
+/* The checks both emitters make before writing code. em_check_func_name:
+ * the function name is an identifier (lang names it in the message: "a C
+ * identifier"). em_check_broadcast: no opset < 7 legacy broadcasting. */
+gb_status em_check_func_name(const char *fname, const char *lang, gb_error *err);
+gb_status em_check_broadcast(const em_plan *p, const gb_node *node, gb_error *err);
+
+/* The ONNX type a Cast (attribute to) or CastLike (y's dtype) converts to:
+ * 1 float, 7 int64, 9 bool. */
+int64_t em_cast_to(const gb_node *node, const em_val *y);
+
+/* The expression of an order comparison (Greater, Less, GreaterOrEqual,
+ * LessOrEqual) in $0 and $1, the same in C and NumPy; NULL for other ops
+ * and for bool operands. */
+const char *em_compare_template(const char *op, gb_dtype dt);
+
+static inline int em_is_op(const gb_node *node, const char *name)
+{
+	return strcmp(node->op_type, name) == 0;
+}
 
 /* Node attributes with defaults (the engine's prepare validated them). */
 int64_t em_attr_int(const gb_node *node, const char *name, int64_t def);

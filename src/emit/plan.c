@@ -122,6 +122,36 @@ int em_fit(const em_plan *p, const int64_t *v, em_mono *out)
 	return 0;
 }
 
+gb_status em_fit_node(const em_plan *p, const gb_node *node, const int64_t *per_run, em_mono *out, const char *what,
+                      gb_error *err)
+{
+	if (em_fit(p, per_run, out))
+		return GB_OK;
+	return em_unsupported(err, p, node, "%s depends on the batch size in a way the emitter cannot express", what);
+}
+
+gb_status em_span(const em_plan *p, const gb_node *node, const em_val *v, int lo, int hi, em_mono *out, gb_error *err)
+{
+	int64_t per_run[EM_RUNS];
+	for (int r = 0; r < p->n_runs; r++) {
+		per_run[r] = 1;
+		for (int d = lo; d < hi; d++)
+			per_run[r] *= v->run_dims[r][d];
+	}
+	return em_fit_node(p, node, per_run, out, "a size", err);
+}
+
+void em_shape_str(const em_val *v, char *buf, size_t size)
+{
+	size_t len = (size_t)snprintf(buf, size, "[");
+	for (int d = 0; d < v->ndim && len < size; d++) {
+		char m[64];
+		len += (size_t)snprintf(buf + len, size - len, "%s%s", d ? ", " : "", em_mono_str(v->dims[d], m));
+	}
+	if (len < size)
+		snprintf(buf + len, size - len, "]");
+}
+
 em_mono em_numel(const em_val *v)
 {
 	em_mono n = em_const(1);
@@ -505,6 +535,18 @@ void em_plan_free(em_plan *p)
 	memset(p, 0, sizeof *p);
 }
 
+/* Operands that set shapes must be static: the emitted code has static shapes. */
+static gb_status check_shape_operands(const em_plan *p, const gb_node *node, const char *lang, gb_error *err)
+{
+	for (int k = 1; k < node->n_inputs; k++)
+		if (node->inputs[k] >= 0 && shape_operand(node, k) && !p->v[node->inputs[k]].is_static)
+			return em_unsupported(err, p, node,
+			                      "input %d ('%s') is computed from the model's inputs; the %s emitter needs it "
+			                      "constant (static shapes)",
+			                      k, p->m->values[node->inputs[k]].name, lang);
+	return GB_OK;
+}
+
 gb_status em_plan_build(em_plan *p, gb_model *m, const char *lang, const char *const *reserved, gb_error *err)
 {
 	memset(p, 0, sizeof *p);
@@ -574,17 +616,9 @@ gb_status em_plan_build(em_plan *p, gb_model *m, const char *lang, const char *c
 				p->v[node->outputs[k]].is_static = all;
 	}
 	/* Operands that set shapes must not depend on the inputs: the runs use zeros. */
-	for (int n = 0; n < m->n_nodes; n++) {
-		const gb_node *node = &m->nodes[n];
-		for (int k = 1; k < node->n_inputs; k++)
-			if (node->inputs[k] >= 0 && shape_operand(node, k) && !p->v[node->inputs[k]].is_static) {
-				st = em_unsupported(err, p, node,
-				                    "input %d ('%s') is computed from the model's inputs; the %s emitter needs "
-				                    "it constant (static shapes)",
-				                    k, m->values[node->inputs[k]].name, lang);
-				goto fail;
-			}
-	}
+	for (int n = 0; n < m->n_nodes; n++)
+		if ((st = check_shape_operands(p, &m->nodes[n], lang, err)) != GB_OK)
+			goto fail;
 	for (int r = 0; r < p->n_runs; r++)
 		if ((st = run_once(p, r, p->batch[r], err)) != GB_OK)
 			goto fail;
@@ -660,14 +694,8 @@ gb_status em_plan_build(em_plan *p, gb_model *m, const char *lang, const char *c
 			             node->op_type, node->name, lang);
 			goto fail;
 		}
-		for (int k = 1; k < node->n_inputs; k++)
-			if (node->inputs[k] >= 0 && shape_operand(node, k) && !p->v[node->inputs[k]].is_static) {
-				st = em_unsupported(err, p, node,
-				                    "input %d ('%s') is computed from the model's inputs; the %s emitter needs "
-				                    "it constant (static shapes)",
-				                    k, m->values[node->inputs[k]].name, lang);
-				goto fail;
-			}
+		if ((st = check_shape_operands(p, node, lang, err)) != GB_OK)
+			goto fail;
 	}
 
 	/* Shapes as monomials, for every value the code touches. */
@@ -1035,4 +1063,46 @@ int gb_emit_op_supported(const char *op_type)
 		if (strcmp(emitted_ops[i], op_type) == 0)
 			return 1;
 	return 0;
+}
+
+/* ==== checks and tables both emitters use ========================================== */
+
+gb_status em_check_func_name(const char *fname, const char *lang, gb_error *err)
+{
+	for (const char *c = fname; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || *c == '_' || (c > fname && *c >= '0' && *c <= '9')))
+			return gb_fail(err, GB_STATUS_USAGE, "emit: function name '%s' is not a %s identifier", fname, lang);
+	if (!fname[0])
+		return gb_fail(err, GB_STATUS_USAGE, "emit: empty function name");
+	return GB_OK;
+}
+
+gb_status em_check_broadcast(const em_plan *p, const gb_node *node, gb_error *err)
+{
+	static const char *const binary[] = {"Add", "Sub", "Mul", "Div", "Pow", "PRelu", "Equal", "Greater", "Less"};
+	if (gb_opset_of(p->m) >= 7)
+		return GB_OK;
+	for (size_t i = 0; i < sizeof binary / sizeof binary[0]; i++)
+		if (em_is_op(node, binary[i]))
+			return em_unsupported(err, p, node,
+			                      "legacy broadcasting (opset %lld < 7) is not supported by the emitters",
+			                      (long long)p->m->opset);
+	return GB_OK;
+}
+
+int64_t em_cast_to(const gb_node *node, const em_val *y)
+{
+	if (em_is_op(node, "Cast"))
+		return em_attr_int(node, "to", 0);
+	return y->dtype == GB_DTYPE_F32 ? 1 : y->dtype == GB_DTYPE_I64 ? 7 : 9;
+}
+
+const char *em_compare_template(const char *op, gb_dtype dt)
+{
+	static const char *const table[][2] = {
+		{"Greater", "$0 > $1"}, {"Less", "$0 < $1"}, {"GreaterOrEqual", "$0 >= $1"}, {"LessOrEqual", "$0 <= $1"}};
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+		if (strcmp(op, table[i][0]) == 0)
+			return dt == GB_DTYPE_BOOL ? NULL : table[i][1];
+	return NULL;
 }

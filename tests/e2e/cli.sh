@@ -3,36 +3,10 @@
 # exit codes (0 ok, 1 failure, 2 usage, 3 bad input file), one-line errors
 # naming the file, and no partial output files on failure.
 # Numeric checks use /usr/bin/python3 + numpy (fixtures and checks only).
-set -u
-BUILD=${BUILD:-build}
-GB="$BUILD/glassbox"
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
+. tests/e2e/lib/common.sh
+ERR_LINES=2
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# expect CODE DESCRIPTION -- command...: checks the exit code; stderr in $T/err
-expect() {
-	code=$1; what=$2; shift 3
-	"$@" >"$T/out" 2>"$T/err"
-	rc=$?
-	if [ "$rc" -eq "$code" ]; then ok; else bad "$what: exit $rc, wanted $code; stderr: $(cat "$T/err")"; fi
-}
-# err_has TEXT DESCRIPTION: the last command's stderr is one line containing TEXT
-err_has() {
-	lines=$(wc -l <"$T/err")
-	if grep -qF -- "$1" "$T/err" && [ "$lines" -le 2 ]; then ok; else bad "$2: stderr should name '$1' in one line, got: $(cat "$T/err")"; fi
-}
-no_file() { if [ -e "$1" ]; then bad "$2: $1 should not exist"; else ok; fi; }
 no_temp() { if ls "$T" | grep -q '\.tmp\.'; then bad "$1: temporary file left behind"; else ok; fi; }
-# npy_check PYTHON-EXPRESSION DESCRIPTION (np and files loaded by the expression)
-npy_check() {
-	if "$PY" -c "import numpy as np, sys; sys.exit(0 if ($1) else 1)" 2>"$T/pyerr"; then ok; else bad "$2 $(cat "$T/pyerr")"; fi
-}
 
 M=examples/max3.onnx
 X=examples/max3_input.npy
@@ -133,5 +107,4 @@ PYEOF
 expect 3 "unsupported op" -- "$GB" info "$T/unsup.onnx"
 err_has "unsupported op Hardmax (node hm) in $T/unsup.onnx" "unsupported op message"
 
-echo "cli: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish cli

@@ -39,9 +39,9 @@
 #include "io/io.h"
 #include "onnx.pb-c.h"
 
+#include "cases.h"
+
 #define CASE_TIMEOUT_S 120
-#define ATOL 1e-7
-#define RTOL 1e-3
 
 static const char *const suites[] = {"node", "pytorch-converted", "pytorch-operator", "simple"};
 
@@ -68,12 +68,6 @@ static verdict set(result *r, verdict v, const char *fmt, ...)
 static verdict from_error(result *r, const char *what, const gb_error *err)
 {
 	return set(r, err->status == GB_STATUS_UNSUPPORTED ? UNSUPPORTED : FAIL, "%s: %s", what, err->msg);
-}
-
-static int exists(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0;
 }
 
 /* ---- op claims ---------------------------------------------------------------- */
@@ -111,49 +105,19 @@ static int claimed(const char *path, char *op, size_t size)
 
 /* ---- comparing -------------------------------------------------------------------- */
 
-static double element(const gb_tensor *t, int64_t i)
-{
-	switch (t->dtype) {
-	case GB_DTYPE_F32: return ((const float *)t->data)[i];
-	case GB_DTYPE_F64: return ((const double *)t->data)[i];
-	case GB_DTYPE_I64: return (double)((const int64_t *)t->data)[i];
-	case GB_DTYPE_I32: return ((const int32_t *)t->data)[i];
-	case GB_DTYPE_U8:
-	case GB_DTYPE_BOOL: return ((const uint8_t *)t->data)[i];
-	case GB_DTYPE_COUNT: break;
-	}
-	return NAN;
-}
-
-static int same_element(const gb_tensor *got, const gb_tensor *want, int64_t i)
-{
-	if (want->dtype == GB_DTYPE_F32 || want->dtype == GB_DTYPE_F64) {
-		double g = element(got, i), w = element(want, i);
-		return g == w || (isnan(g) && isnan(w)) || fabs(g - w) <= ATOL + RTOL * fabs(w);
-	}
-	size_t size = gb_dtype_size(want->dtype);
-	return memcmp((const char *)got->data + (size_t)i * size, (const char *)want->data + (size_t)i * size, size) == 0;
-}
-
 static verdict compare(result *r, const char *name, const gb_tensor *got, const gb_tensor *want)
 {
 	char a[160], b[160];
 	if (got->dtype != want->dtype)
 		return set(r, FAIL, "output '%s' is %s, expected %s", name, gb_dtype_name(got->dtype),
 		           gb_dtype_name(want->dtype));
-	int same_shape = got->ndim == want->ndim;
-	for (int d = 0; same_shape && d < got->ndim; d++)
-		same_shape = got->dims[d] == want->dims[d];
-	if (!same_shape)
+	if (!case_same_shape(got, want))
 		return set(r, FAIL, "output '%s' has shape %s, expected %s", name, gb_shape_str(got->ndim, got->dims, a, sizeof a),
 		           gb_shape_str(want->ndim, want->dims, b, sizeof b));
-	int64_t n = gb_tensor_numel(want), bad = 0, first = -1;
-	for (int64_t i = 0; i < n; i++)
-		if (!same_element(got, want, i) && bad++ == 0)
-			first = i;
+	int64_t n = gb_tensor_numel(want), first, bad = case_count_differing(got, want, 1, &first);
 	if (bad)
 		return set(r, FAIL, "output '%s': %lld of %lld elements differ; first at flat index %lld: got %.9g, want %.9g",
-		           name, (long long)bad, (long long)n, (long long)first, element(got, first), element(want, first));
+		           name, (long long)bad, (long long)n, (long long)first, case_element(got, first), case_element(want, first));
 	return PASS;
 }
 
@@ -165,7 +129,7 @@ static int count_files(const char *dir, const char *prefix)
 	char path[4096];
 	for (;; n++) {
 		snprintf(path, sizeof path, "%s/%s_%d.pb", dir, prefix, n);
-		if (!exists(path))
+		if (!case_exists(path))
 			return n;
 	}
 }
@@ -208,11 +172,6 @@ static verdict run_data_set(result *r, const gb_model *m, gb_session *s, const c
 	return PASS;
 }
 
-static int is_data_set(const struct dirent *e)
-{
-	return strncmp(e->d_name, "test_data_set_", 14) == 0;
-}
-
 static verdict run_case(result *r, const char *case_dir)
 {
 	gb_error err = {0};
@@ -227,7 +186,7 @@ static verdict run_case(result *r, const char *case_dir)
 		return from_error(r, "session", &err);
 	}
 	struct dirent **sets;
-	int n = scandir(case_dir, &sets, is_data_set, alphasort);
+	int n = scandir(case_dir, &sets, case_is_data_set, alphasort);
 	verdict v = n > 0 ? PASS : set(r, FAIL, "no test_data_set_* directories");
 	for (int i = 0; i < n; i++) {
 		snprintf(path, sizeof path, "%s/%s", case_dir, sets[i]->d_name);
@@ -319,7 +278,7 @@ int main(int argc, char **argv)
 			int wanted = argi >= argc;
 			for (int f = argi; f < argc && !wanted; f++)
 				wanted = strstr(name, argv[f]) != NULL;
-			if (!wanted || !exists(model))
+			if (!wanted || !case_exists(model))
 				continue;
 			int c = claimed(model, op, sizeof op);
 			if (c == 0) {

@@ -2,32 +2,7 @@
 # End-to-end checks of 'glassbox data': task files numpy can read with the
 # right labels, the same file for the same seed, usage errors (exit 2) and
 # bad input (exit 3) with one-line messages and nothing written.
-set -u
-BUILD=${BUILD:-build}
-GB="$BUILD/glassbox"
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() { # CODE DESCRIPTION -- command...
-	code=$1; what=$2; shift 3
-	"$@" >"$T/out" 2>"$T/err"
-	rc=$?
-	if [ "$rc" -eq "$code" ]; then ok; else bad "$what: exit $rc, wanted $code; stderr: $(cat "$T/err")"; fi
-}
-err_has() {
-	lines=$(wc -l <"$T/err")
-	if grep -qF -- "$1" "$T/err" && [ "$lines" -le 1 ]; then ok; else bad "$2: stderr should name '$1' in one line, got: $(cat "$T/err")"; fi
-}
-no_file() { if [ -e "$1" ]; then bad "$2: $1 should not exist"; else ok; fi; }
-py() { # PYTHON DESCRIPTION
-	if "$PY" -c "import numpy as np, sys
-$1" 2>"$T/pyerr"; then ok; else bad "$2: $(cat "$T/pyerr")"; fi
-}
+. tests/e2e/lib/common.sh
 
 expect 0 "help data" -- "$GB" help data
 grep -q "usage: glassbox data" "$T/out" || bad "help data prints the usage"
@@ -80,5 +55,4 @@ err_has "0.json" "missing digit file named"
 no_file "$T/mn/train.npz" "failed conversion"
 expect 1 "unwritable output" -- "$GB" data task parity-3 --n 5 -o "$T/no/such/dir/p.npz"
 
-echo "data: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish data

@@ -5,33 +5,8 @@
 # and a PyTorch CNN (side-car weights, --domain data) decompile faithfully;
 # a program outside the tolerance is refused with exit 1 and not written;
 # bad input gets one-line errors, the documented exit codes, no output.
-set -u
-BUILD=${BUILD:-build}
-GB="$BUILD/glassbox"
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
+. tests/e2e/lib/common.sh
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() { # CODE DESCRIPTION -- command...
-	code=$1; what=$2; shift 3
-	"$@" >"$T/out" 2>"$T/err"
-	rc=$?
-	if [ "$rc" -eq "$code" ]; then ok; else bad "$what: exit $rc, wanted $code; stderr: $(cat "$T/err")"; fi
-}
-err_has() {
-	lines=$(wc -l <"$T/err")
-	if grep -qF -- "$1" "$T/err" && [ "$lines" -le 1 ]; then ok; else bad "$2: stderr should name '$1' in one line, got: $(cat "$T/err")"; fi
-}
-has() { if grep -qF -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1: $(head -c 2000 "$1")"; fi; }
-no_file() { if [ -e "$1" ]; then bad "$2: $1 should not exist"; else ok; fi; }
-py() { # PYTHON DESCRIPTION
-	if "$PY" -c "import numpy as np, json, sys
-$1" 2>"$T/pyerr"; then ok; else bad "$2: $(cat "$T/pyerr")"; fi
-}
 # The program and the network on the same inputs agree within TOL.
 agree() { # MODEL PROGRAM INPUT TOL DESCRIPTION
 	"$GB" run "$1" --input "$3" --output "$T/net.npy" >/dev/null 2>"$T/e1" || { bad "$5: run $1: $(cat "$T/e1")"; return; }
@@ -163,5 +138,4 @@ expect 2 "unknown flag" -- "$GB" decompile examples/max3.onnx --domain bool --re
 expect 2 "bad tolerance" -- "$GB" decompile examples/max3.onnx --domain bool --tolerance -1 -o "$T/x.gbx"
 no_file "$T/x.gbx" "bad input writes nothing"
 
-echo "decompile: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish decompile

@@ -6,32 +6,7 @@
 # corners), has 4N more units per hidden layer and other weights; the same
 # seed gives the same bytes; noise changes outputs; unsupported graphs and
 # bad options fail with one-line messages and write nothing.
-set -u
-BUILD=${BUILD:-build}
-GB="$BUILD/glassbox"
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() { # CODE DESCRIPTION -- command...
-	code=$1; what=$2; shift 3
-	"$@" >"$T/out" 2>"$T/err"
-	rc=$?
-	if [ "$rc" -eq "$code" ]; then ok; else bad "$what: exit $rc, wanted $code; stderr: $(cat "$T/err")"; fi
-}
-err_has() {
-	lines=$(wc -l <"$T/err")
-	if grep -qF -- "$1" "$T/err" && [ "$lines" -le 1 ]; then ok; else bad "$2: stderr should name '$1' in one line, got: $(cat "$T/err")"; fi
-}
-no_file() { if [ -e "$1" ]; then bad "$2: $1 should not exist"; else ok; fi; }
-py() { # PYTHON DESCRIPTION
-	if "$PY" -c "import numpy as np, sys
-$1" 2>"$T/pyerr"; then ok; else bad "$2: $(cat "$T/pyerr")"; fi
-}
+. tests/e2e/lib/common.sh
 
 # NumPy evaluation of a dense chain (Gemm, MatMul, Add, Relu) from the
 # file's own initializers: independent of glassbox's executor.
@@ -180,5 +155,4 @@ no_file "$T/x4.onnx" "usage errors"
 expect 1 "unwritable output" -- "$GB" disguise examples/max3.onnx --seed 1 -o "$T/nodir/x.onnx"
 no_file "$T/nodir/x.onnx" "unwritable output"
 
-echo "disguise: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish disguise

@@ -41,8 +41,8 @@
 #include "exec/ops.h"
 #include "io/io.h"
 
-#define ATOL 1e-7
-#define RTOL 1e-3
+#include "cases.h"
+
 #define MAX_CASES 2048
 #define MAX_SETS 8
 #ifndef CC_FLAGS /* -DCC_FLAGS=... to build the emitted code otherwise (e.g. with sanitizers) */
@@ -65,12 +65,6 @@ static tcase *cases;
 static int n_cases;
 static char work[256];
 
-static int exists(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0;
-}
-
 static int write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -92,20 +86,6 @@ static int write_raw(const char *path, const gb_tensor *t)
 
 /* ---- comparing ----------------------------------------------------------------- */
 
-static double element(const gb_tensor *t, int64_t i)
-{
-	switch (t->dtype) {
-	case GB_DTYPE_F32: return ((const float *)t->data)[i];
-	case GB_DTYPE_F64: return ((const double *)t->data)[i];
-	case GB_DTYPE_I64: return (double)((const int64_t *)t->data)[i];
-	case GB_DTYPE_I32: return ((const int32_t *)t->data)[i];
-	case GB_DTYPE_U8:
-	case GB_DTYPE_BOOL: return ((const uint8_t *)t->data)[i];
-	case GB_DTYPE_COUNT: break;
-	}
-	return NAN;
-}
-
 /* 0 when got matches want; else 1 with the reason in why. */
 static int differs(const gb_tensor *got, const gb_tensor *want, char *why, size_t size)
 {
@@ -114,39 +94,19 @@ static int differs(const gb_tensor *got, const gb_tensor *want, char *why, size_
 		snprintf(why, size, "dtype %s, expected %s", gb_dtype_name(got->dtype), gb_dtype_name(want->dtype));
 		return 1;
 	}
-	int same = got->ndim == want->ndim;
-	for (int d = 0; same && d < got->ndim; d++)
-		same = got->dims[d] == want->dims[d];
-	if (!same) {
+	if (!case_same_shape(got, want)) {
 		snprintf(why, size, "shape %s, expected %s", gb_shape_str(got->ndim, got->dims, a, sizeof a),
 		         gb_shape_str(want->ndim, want->dims, b, sizeof b));
 		return 1;
 	}
-	int64_t n = gb_tensor_numel(want), bad = 0, first = -1;
-	for (int64_t i = 0; i < n; i++) {
-		int ok;
-		if (want->dtype == GB_DTYPE_F32) {
-			double g = element(got, i), w = element(want, i);
-			ok = g == w || (isnan(g) && isnan(w)) || fabs(g - w) <= ATOL + RTOL * fabs(w);
-		} else {
-			size_t es = gb_dtype_size(want->dtype);
-			ok = memcmp((const char *)got->data + (size_t)i * es, (const char *)want->data + (size_t)i * es, es) == 0;
-		}
-		if (!ok && bad++ == 0)
-			first = i;
-	}
+	int64_t n = gb_tensor_numel(want), first, bad = case_count_differing(got, want, 0, &first);
 	if (bad)
 		snprintf(why, size, "%lld of %lld elements differ; first at %lld: got %.9g, want %.9g", (long long)bad,
-		         (long long)n, (long long)first, element(got, first), element(want, first));
+		         (long long)n, (long long)first, case_element(got, first), case_element(want, first));
 	return bad != 0;
 }
 
 /* ---- emitting ------------------------------------------------------------------- */
-
-static int is_data_set(const struct dirent *e)
-{
-	return strncmp(e->d_name, "test_data_set_", 14) == 0;
-}
 
 /* Emits case k in both languages; returns 0 when both declined (skip). */
 static int emit_case(tcase *c, int k, int verbose, int *skipped_reason_printed)
@@ -193,7 +153,7 @@ static int emit_case(tcase *c, int k, int verbose, int *skipped_reason_printed)
 		return 0;
 	}
 	struct dirent **sets;
-	int n = scandir(c->dir, &sets, is_data_set, alphasort);
+	int n = scandir(c->dir, &sets, case_is_data_set, alphasort);
 	for (int i = 0; i < n; i++) {
 		if (c->n_sets < MAX_SETS)
 			snprintf(c->sets[c->n_sets++], sizeof c->sets[0], "%s/%s", c->dir, sets[i]->d_name);
@@ -336,7 +296,7 @@ static void compile_cases(void)
 			continue;
 		char obj[512];
 		snprintf(obj, sizeof obj, "%s/case_%d.o", work, k);
-		if (!exists(obj)) {
+		if (!case_exists(obj)) {
 			printf("FAIL C %s: the emitted code does not compile (see %s/case_%d.c and %s/cc*.log)\n", cases[k].name,
 			       work, k, work);
 			cases[k].c_ok = 0;
@@ -479,7 +439,7 @@ int main(int argc, char **argv)
 			free(list[i]);
 			char model[4200];
 			snprintf(model, sizeof model, "%s/model.onnx", c->dir);
-			if (!exists(model))
+			if (!case_exists(model))
 				continue;
 			if (emit_case(c, n_cases, verbose, &dummy))
 				n_cases++;
@@ -567,7 +527,7 @@ int main(int argc, char **argv)
 			char dir[600], path[700], why[1024];
 			snprintf(dir, sizeof dir, "%s/run_%d_%d", work, k, s);
 			snprintf(path, sizeof path, "%s/pyerr.txt", dir);
-			if (exists(path)) {
+			if (case_exists(path)) {
 				FILE *f = fopen(path, "r");
 				char msg[512] = "";
 				if (f) {

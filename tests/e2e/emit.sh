@@ -7,28 +7,8 @@
 # corrupt .onnx, an op the emitters do not translate, an unknown flag, no
 # language) gives the right exit code, a one-line error and no output file.
 # Uses /usr/bin/python3 + numpy (+ onnx to build the unsupported-op model).
-set -u
-BUILD=${BUILD:-build}
-GB="$BUILD/glassbox"
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() {
-	code=$1; what=$2; shift 3
-	"$@" >"$T/out" 2>"$T/err"
-	rc=$?
-	if [ "$rc" -eq "$code" ]; then ok; else bad "$what: exit $rc, wanted $code; stderr: $(cat "$T/err")"; fi
-}
-err_has() {
-	lines=$(wc -l <"$T/err")
-	if grep -qF -- "$1" "$T/err" && [ "$lines" -eq 1 ]; then ok; else bad "$2: stderr should name '$1' in one line, got: $(cat "$T/err")"; fi
-}
-no_file() { if [ -e "$1" ]; then bad "$2: $1 should not exist"; else ok; fi; }
+. tests/e2e/lib/common.sh
+ERR_LINES="=1"
 
 "$PY" - "$T" <<'PYEOF'
 import sys, itertools, numpy as np
@@ -142,5 +122,4 @@ no_file "$T/name.c" "bad --name"
 expect 3 "missing file" -- "$GB" emit "$T/nope.onnx" --c -o "$T/nope.c"
 no_file "$T/nope.c" "missing file"
 
-echo "emit.sh: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish emit.sh

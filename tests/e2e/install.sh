@@ -2,8 +2,8 @@
 # make install into a temporary prefix, then build a small program against the
 # installed header and library through the installed glassbox.pc (static and
 # shared), and run the installed tool.
-set -eu
-BUILD=${BUILD:-build}
+. tests/e2e/lib/common.sh
+set -e
 case "$BUILD" in
 build-san*)
 	# Sanitized objects cannot be linked into a plain consumer; the normal
@@ -12,8 +12,6 @@ build-san*)
 	exit 0
 	;;
 esac
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
 make --no-print-directory -s install PREFIX="$T/prefix" BUILD="$BUILD" >"$T/install.log" 2>&1 || {
 	cat "$T/install.log"
 	exit 1

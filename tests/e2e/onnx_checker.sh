@@ -13,29 +13,25 @@
 # Skips (exit 0, with a message) only when python3 or its onnx package is
 # missing. Environment: BUILD (build directory, default build), CASES
 # (conformance root, default ../shared/onnx-backend-tests).
-set -u
-BUILD=${BUILD:-build}
+. tests/e2e/lib/common.sh
 CASES=${CASES:-../shared/onnx-backend-tests}
-PYTHON=/usr/bin/python3
 prog="$BUILD/tests/export_roundtrip"
 
 if [ ! -x "$prog" ]; then
 	echo "onnx_checker: $prog is not built (make $prog)"
 	exit 1
 fi
-if [ ! -x "$PYTHON" ] || ! "$PYTHON" -c 'import onnx' 2>/dev/null; then
-	echo "onnx_checker: skipped: $PYTHON with the onnx package (python3-onnx) is not installed"
+if [ ! -x "$PY" ] || ! "$PY" -c 'import onnx' 2>/dev/null; then
+	echo "onnx_checker: skipped: $PY with the onnx package (python3-onnx) is not installed"
 	exit 0
 fi
 
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
 
 status=0
-"$prog" "$tmp" "$CASES" "$@" || status=1
+"$prog" "$T" "$CASES" "$@" || status=1
 
-"$PYTHON" - "$tmp/manifest.tsv" <<'PY' || status=1
+"$PY" - "$T/manifest.tsv" <<'PY' || status=1
 import sys
 import onnx
 from onnx import checker

@@ -4,31 +4,8 @@
 # captures of named lets, and bad programs, missing inputs or missing
 # side-car weights exit 3 with a one-line FILE:LINE:COL message and no
 # output file. Numeric checks use /usr/bin/python3 + numpy.
-set -u
-BUILD=${BUILD:-build}
-GB="$BUILD/glassbox"
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() {
-	code=$1; what=$2; shift 3
-	"$@" >"$T/out" 2>"$T/err"
-	rc=$?
-	if [ "$rc" -eq "$code" ]; then ok; else bad "$what: exit $rc, wanted $code; stderr: $(cat "$T/err")"; fi
-}
-err_has() {
-	lines=$(wc -l <"$T/err")
-	if grep -qF -- "$1" "$T/err" && [ "$lines" -le 2 ]; then ok; else bad "$2: stderr should name '$1' in one line, got: $(cat "$T/err")"; fi
-}
-no_file() { if [ -e "$1" ]; then bad "$2: $1 should not exist"; else ok; fi; }
-npy_check() {
-	if "$PY" -c "import numpy as np, sys; sys.exit(0 if ($1) else 1)" 2>"$T/pyerr"; then ok; else bad "$2 $(cat "$T/pyerr")"; fi
-}
+. tests/e2e/lib/common.sh
+ERR_LINES=2
 
 "$PY" - "$T" <<'PYEOF'
 import sys, itertools, numpy as np
@@ -87,5 +64,4 @@ err_has "not to .gbx programs" "intervention refusal message"
 expect 2 "unknown capture" -- "$GB" run examples/max3.gbx --input "$T/x3.npy" --output "$T/o9.npy" --capture nope="$T/c.npy"
 no_file "$T/o9.npy" "unknown capture"
 
-echo "program.sh: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish program.sh

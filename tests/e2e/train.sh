@@ -3,32 +3,7 @@
 # that computes what PyTorch computes with its weights, the same bytes for
 # the same seed, the CSV log and SVG plot, tasks, usage errors (exit 2) and
 # bad input (exit 3) with one-line messages and nothing written.
-set -u
-BUILD=${BUILD:-build}
-GB="$BUILD/glassbox"
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() { # CODE DESCRIPTION -- command...
-	code=$1; what=$2; shift 3
-	"$@" >"$T/out" 2>"$T/err"
-	rc=$?
-	if [ "$rc" -eq "$code" ]; then ok; else bad "$what: exit $rc, wanted $code; stderr: $(cat "$T/err")"; fi
-}
-err_has() {
-	lines=$(wc -l <"$T/err")
-	if grep -qF -- "$1" "$T/err" && [ "$lines" -le 1 ]; then ok; else bad "$2: stderr should name '$1' in one line, got: $(cat "$T/err")"; fi
-}
-no_file() { if [ -e "$1" ]; then bad "$2: $1 should not exist"; else ok; fi; }
-py() { # PYTHON DESCRIPTION
-	if "$PY" -c "import numpy as np, sys
-$1" 2>"$T/pyerr"; then ok; else bad "$2: $(cat "$T/pyerr")"; fi
-}
+. tests/e2e/lib/common.sh
 
 # Small data sets: 3 features, 3 classes; images 1x6x6, 2 classes.
 py "r = np.random.default_rng(0)
@@ -131,5 +106,4 @@ expect 2 "unknown task" -- "$GB" train --task frobnicate-3 --arch 3-8-3 -o "$T/b
 no_file "$T/b.onnx" "bad input"
 expect 1 "unwritable output" -- "$GB" train --data "$T/good.npz" --arch 3-8-3 --epochs 1 -o "$T/no/such/dir/m.onnx"
 
-echo "train: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish train

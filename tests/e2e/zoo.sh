@@ -6,28 +6,8 @@
 # and recovers the max/min-like planted cases (faithful, ops ratio <= 2);
 # --json and --markdown are written; bad input gets the documented exit
 # codes.
-set -u
-BUILD=${BUILD:-build}
-GB="$BUILD/glassbox"
-PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-expect() { # CODE DESCRIPTION -- command...
-	code=$1; what=$2; shift 3
-	"$@" >"$T/out" 2>"$T/err"
-	rc=$?
-	if [ "$rc" -eq "$code" ]; then ok; else bad "$what: exit $rc, wanted $code; stderr: $(tail -5 "$T/err")"; fi
-}
-err_has() { if grep -qF -- "$1" "$T/err"; then ok; else bad "$2: stderr should name '$1', got: $(cat "$T/err")"; fi; }
-py() { # PYTHON DESCRIPTION
-	if "$PY" -c "import numpy as np, json, sys, os
-$1" 2>"$T/pyerr"; then ok; else bad "$2: $(tail -5 "$T/pyerr")"; fi
-}
+. tests/e2e/lib/common.sh
+ERR_LINES=any
 
 expect 0 "help zoo" -- "$GB" help zoo
 grep -q "usage: glassbox zoo build" "$T/out" && ok || bad "help text: $(head -3 "$T/out")"
@@ -144,5 +124,4 @@ expect 2 "build without a folder" -- "$GB" zoo build
 expect 2 "unknown option" -- "$GB" zoo score "$T/z1" --bogus
 expect 3 "missing programs folder" -- "$GB" zoo build "$T/z3" --quick --programs "$T/nowhere"
 
-echo "zoo: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish zoo
