@@ -1,9 +1,12 @@
 #!/bin/sh
 # End-to-end checks of 'glassbox decompile': max3 (plain and disguised) comes
 # back as max(x[0], x[1], x[2]); the programs written run with 'glassbox run'
-# and agree with the network; the JSON summary has its keys; a trained MLP
-# and a PyTorch CNN (side-car weights, --domain data) decompile faithfully;
-# a program outside the tolerance is refused with exit 1 and not written;
+# and agree with the network; the JSON summary has its keys; compiled
+# parity, adder, sort and a dense convolution come back as xor/majority
+# formulas, sort(x) and conv2d (with unit figures), and compile back; a
+# trained MLP and a PyTorch CNN (side-car weights, --domain data) decompile
+# faithfully; --retrain writes a smaller network the program explains; a
+# program outside the tolerance is refused with exit 1 and not written;
 # bad input gets one-line errors, the documented exit codes, no output.
 . tests/e2e/lib/common.sh
 
