@@ -129,11 +129,32 @@ static bool judge_eval(judge *j, const gb_pwl *p)
 	return true;
 }
 
+/* Outputs the network passes through Softmax: the same on j->y. */
+static void judge_softmax(const judge *j, const gb_pwl *p)
+{
+	for (int i = 0; i < p->n_outputs; i++) {
+		const gb_pwl_io *io = &p->outputs[i];
+		if (!io->softmax)
+			continue;
+		for (int64_t e = 0; e < j->o->n; e++) {
+			float *y = j->y + e * p->n_out + io->offset, big = y[0];
+			double sum = 0;
+			for (int64_t k = 1; k < io->size; k++)
+				big = y[k] > big ? y[k] : big;
+			for (int64_t k = 0; k < io->size; k++)
+				sum += (y[k] = expf(y[k] - big));
+			for (int64_t k = 0; k < io->size; k++)
+				y[k] = (float)(y[k] / sum);
+		}
+	}
+}
+
 /* Whether the last evaluation meets the criterion. */
 static bool judge_ok(const judge *j, const gb_pwl *p)
 {
 	const gb_compress_options *o = j->o;
 	int64_t n = o->n, m = p->n_out;
+	judge_softmax(j, p);
 	if (o->agreement > 0) {
 		int64_t size = p->outputs[0].size, agree = 0;
 		for (int64_t e = 0; e < n; e++) {

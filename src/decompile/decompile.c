@@ -114,7 +114,8 @@ static gb_status match_whole(const gb_pwl *p, const gb_decompile_options *opt, c
 {
 	*body = NULL;
 	int64_t n = p->n_in, m = p->n_out;
-	if (p->n_inputs != 1 || p->n_outputs != 1 || p->inputs[0].ndim != 1 || p->outputs[0].ndim > 1 || n < 2 ||
+	if (p->n_inputs != 1 || p->n_outputs != 1 || p->inputs[0].ndim != 1 || p->outputs[0].ndim > 1 ||
+	    p->outputs[0].softmax || n < 2 ||
 	    n > 4096 || !(m == n || (m == 1 && !sort_only)))
 		return GB_OK;
 	int64_t pts = 2000;
@@ -205,6 +206,9 @@ static gb_status match_boolean(const gb_pwl *p, const gb_decompile_options *opt,
 	if ((st = gb_pwl_eval(p, rows, x, y, NULL, false, err)) != GB_OK)
 		goto done;
 	bool classes = opt->agreement > 0 && p->n_outputs == 1 && p->outputs[0].ndim == 1 && p->n_out >= 2;
+	for (int i = 0; i < p->n_outputs && !classes; i++)
+		if (p->outputs[i].softmax)
+			goto done; /* probabilities are not a Boolean function of the inputs */
 	for (int64_t o = 0; o < p->n_out && !classes; o++)
 		for (int64_t v = 0; v < rows; v++) {
 			double a = y[v * p->n_out + o];
@@ -411,33 +415,39 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 		reserve = NULL;
 		r->form = "formulas";
 	}
-	if (body) {
-		/* a whole-output match */
-	} else if (formulas) {
+	if (!body && formulas) {
 		st = gb_dc_write_formulas(p, &lf, &body, r->maps, &r->n_maps, err);
 		r->form = "formulas";
-		if (st == GB_OK && reserve) {
-			/* one primitive of the whole input within the tolerance reads better
-			 * than exact formulas of more than one operation */
-			gb_ast *tmp = NULL;
-			gb_ast_counts cnt;
-			if (parse_program(body, &tmp, err) == GB_OK) {
-				gb_ast_count(tmp, &cnt);
-				if (cnt.ops > 1) {
-					free(body);
-					body = reserve;
-					reserve = NULL;
-					r->n_maps = 0;
-				}
-			}
-			gb_ast_free(tmp);
-		}
 		r->lift_counts[0] = lf.counts.max;
 		r->lift_counts[1] = lf.counts.min;
 		r->lift_counts[2] = lf.counts.abs;
 		r->lift_counts[3] = lf.counts.relu;
 		r->lift_counts[4] = lf.counts.clamp;
 		r->lift_counts[5] = lf.counts.step;
+		gb_ast *tmp = NULL;
+		gb_ast_counts cnt = {0};
+		if (st == GB_OK && (st = parse_program(body, &tmp, err)) == GB_OK)
+			gb_ast_count(tmp, &cnt);
+		gb_ast_free(tmp);
+		if (st == GB_OK && reserve && cnt.ops > 1) {
+			/* one primitive of the whole input within the tolerance reads better
+			 * than exact formulas of more than one operation */
+			free(body);
+			body = reserve;
+			reserve = NULL;
+			r->n_maps = 0;
+		} else if (st == GB_OK && cnt.ops > 64 && cnt.ops > 8 * (p->n_units + p->n_out)) {
+			/* formulas far longer than the network itself: layers read better */
+			free(body);
+			body = NULL;
+			r->n_maps = 0;
+			memset(r->lift_counts, 0, sizeof r->lift_counts);
+		}
+	}
+	if (st != GB_OK)
+		goto done;
+	if (body) {
+		/* formulas, or a whole-output match */
 	} else {
 		int64_t ops, *fig_units = NULL, n_figs = 0;
 		if (opt->figures_dir)

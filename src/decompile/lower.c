@@ -46,6 +46,7 @@ typedef struct lower {
 	gb_session *run; /* the network on one example */
 	gb_pwl *p;
 	sym *syms; /* one per value */
+	unsigned char *softmax; /* per value: a graph output that is Softmax of its rows */
 	gb_error *err;
 } lower;
 
@@ -707,6 +708,36 @@ static gb_status check_linear(lower *L, const gb_node *node)
 	return GB_OK;
 }
 
+/* Softmax over the last axis of a [1, k] value that is a graph output and
+ * read by nothing else: the output keeps the logits' rows and a flag. */
+static gb_status lower_softmax(lower *L, const gb_node *node)
+{
+	const gb_model *m = L->m;
+	int v = node->outputs[0], in = node->inputs[0];
+	const gb_tensor *x = concrete(L, in);
+	int64_t axis = -1;
+	gb_status st = gb_attr_int(m, node, "axis", m->opset > 0 && m->opset < 13 ? 1 : -1, &axis, L->err);
+	if (st != GB_OK)
+		return st;
+	bool output = false, read = false;
+	for (int i = 0; i < m->n_outputs; i++)
+		output = output || m->outputs[i] == v;
+	for (int i = 0; i < m->n_nodes; i++)
+		for (int k = 0; k < m->nodes[i].n_inputs; k++)
+			read = read || m->nodes[i].inputs[k] == v;
+	if (!output || read || x->ndim != 2 || !(axis == 1 || axis == -1))
+		return unsupported(L, node, "Softmax is not piecewise linear; it is read only as the last step of a "
+		                            "network output [N, classes] (over the classes), which this is not");
+	sym *out = &L->syms[v];
+	const sym *src = &L->syms[in];
+	gb_status s2 = sym_affine(L, out, src->n);
+	for (int64_t i = 0; s2 == GB_OK && i < src->n; i++)
+		if (!gb_row_copy(&out->rows[i], &src->rows[i]))
+			s2 = nomem(L);
+	L->softmax[v] = 1;
+	return s2;
+}
+
 static gb_status lower_node(lower *L, const gb_node *node)
 {
 	const char *op = node->op_type;
@@ -736,6 +767,8 @@ static gb_status lower_node(lower *L, const gb_node *node)
 		return lower_elementwise(L, node);
 	if (strcmp(op, "MaxPool") == 0 || strcmp(op, "GlobalMaxPool") == 0)
 		return lower_maxpool(L, node);
+	if (strcmp(op, "Softmax") == 0)
+		return lower_softmax(L, node);
 	char why[256];
 	snprintf(why, sizeof why,
 	         "%s is not piecewise linear; the decompiler reads networks of linear layers and ReLU-family activations",
@@ -802,7 +835,8 @@ gb_status gb_pwl_lower(gb_model *m, gb_pwl **out, gb_error *err)
 		return gb_fail(err, GB_STATUS_UNSUPPORTED, "%s: the decompiler reads networks with 1 to 64 inputs and at least one output", m->label);
 	L.p = calloc(1, sizeof *L.p);
 	L.syms = calloc((size_t)(m->n_values ? m->n_values : 1), sizeof *L.syms);
-	if (!L.p || !L.syms) {
+	L.softmax = calloc((size_t)(m->n_values ? m->n_values : 1), 1);
+	if (!L.p || !L.syms || !L.softmax) {
 		st = nomem(&L);
 		goto done;
 	}
@@ -843,6 +877,7 @@ gb_status gb_pwl_lower(gb_model *m, gb_pwl **out, gb_error *err)
 	for (int i = 0; i < m->n_outputs; i++, L.p->n_outputs++) {
 		if ((st = io_init(&L, &L.p->outputs[i], &m->values[m->outputs[i]], L.p->n_out, "output")) != GB_OK)
 			goto done;
+		L.p->outputs[i].softmax = L.softmax[m->outputs[i]];
 		L.p->n_out += L.p->outputs[i].size;
 	}
 	L.p->outs = calloc((size_t)(L.p->n_out ? L.p->n_out : 1), sizeof *L.p->outs);
@@ -866,6 +901,7 @@ done:
 		for (int v = 0; v < m->n_values; v++)
 			sym_clear(&L.syms[v]);
 	free(L.syms);
+	free(L.softmax);
 	gb_session_free(L.run);
 	for (int i = 0; i < 64; i++)
 		gb_tensor_free(feeds[i]);

@@ -39,6 +39,8 @@ typedef struct gb_pwl_io {
 	int ndim;             /* per example: without the batch axis */
 	int64_t dims[GB_MAX_DIMS];
 	int64_t offset, size; /* its elements in the flat source / output space */
+	int softmax;          /* outputs: the network applies Softmax over this (1-D) output
+	                       * to the rows, which hold the logits */
 } gb_pwl_io;
 
 typedef struct gb_pwl {
@@ -100,7 +102,9 @@ void gb_pwl_depths(const gb_pwl *p, int *depth);
  * inputs to the outputs must be linear in the inputs (Gemm, MatMul, Conv,
  * Add, Sub, Mul or Div by a constant, pooling by averages, batch norm,
  * shape and selection operators, ...) or piecewise linear (Relu, LeakyRelu,
- * PRelu, Abs, Max, Min, Clip, MaxPool). Anything else is refused with
+ * PRelu, Abs, Max, Min, Clip, MaxPool); a Softmax over a 1-D output that
+ * nothing else reads is kept as the output's `softmax` flag (the rows are
+ * its logits). Anything else is refused with
  * GB_STATUS_UNSUPPORTED "FILE: node 'NAME' (OP): ..." saying why. */
 gb_status gb_pwl_lower(gb_model *m, gb_pwl **out, gb_error *err);
 

@@ -280,7 +280,7 @@ static gb_status find_maps(gb_strbuf *defs, gb_strbuf *lines, const fctx *f, cha
 	for (int i = 0; i < p->n_outputs && *n_maps < GB_DC_MAX_MAPS; i++) {
 		const gb_pwl_io *io = &p->outputs[i];
 		int64_t k = io->size;
-		if (io->ndim != 1 || k < 2)
+		if (io->ndim != 1 || k < 2 || io->softmax)
 			continue;
 		char *first = NULL;
 		int64_t base0 = 0, step = 0, width = 0;
@@ -409,14 +409,20 @@ gb_status gb_dc_write_formulas(const gb_pwl *p, const gb_lift *lf, char **text, 
 	free(map_lines.data);
 	for (int i = 0; i < p->n_outputs; i++) {
 		const gb_pwl_io *io = &p->outputs[i];
+		char target[80];
+		snprintf(target, sizeof target, io->softmax ? "%s_logits" : "%s", out[i]);
+		if (io->softmax)
+			gb_strbuf_printf(&b, "%s: f32[%lld]\n", target, (long long)io->size);
 		for (int64_t e = 0; e < io->size; e++) {
 			if (covered[io->offset + e])
 				continue;
-			put_element(&b, out[i], io->ndim, io->dims, e);
+			put_element(&b, target, io->ndim, io->dims, e);
 			gb_strbuf_put(&b, " = ");
 			put_ex(&b, &f, lf->outs[io->offset + e], false);
 			gb_strbuf_put(&b, "\n");
 		}
+		if (io->softmax)
+			gb_strbuf_printf(&b, "%s = softmax(%s)\n", out[i], target);
 	}
 	if (b.oom)
 		st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
@@ -773,7 +779,10 @@ gb_status gb_dc_write_layers(const gb_pwl *p, int64_t inline_max, char **text, g
 		if (!pre)
 			break;
 		gb_strbuf_printf(&body, "output %s = ", out[i]);
-		if (io->ndim == 1) {
+		if (io->ndim == 1 && io->softmax) {
+			gb_strbuf_printf(&body, "softmax(%s)\n", pre);
+			L.ops++;
+		} else if (io->ndim == 1) {
 			gb_strbuf_printf(&body, "%s\n", pre);
 		} else if (io->ndim == 0) {
 			gb_strbuf_printf(&body, "(%s)[0]\n", pre);

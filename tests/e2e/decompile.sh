@@ -128,6 +128,27 @@ g = h.make_graph([h.make_node('MatMul', ['x', 'w1'], ['m1']), h.make_node('Sigmo
                  [h.make_tensor_value_info('y', TP.FLOAT, ['batch', 8])], [W('w1', 4, 10), W('w2', 10, 8)])
 onnx.save(h.make_model(g, opset_imports=[h.make_opsetid('', 13)]), '$T/sig.onnx')
 np.save('$T/wrong.npy', np.zeros((4, 5), np.float32))" "make bad inputs"
+# a classifier that ends in Softmax: the program ends in softmax too; one
+# with Softmax in the middle is refused
+py "import onnx
+from onnx import helper as h, numpy_helper as nh, TensorProto as TP
+r = np.random.default_rng(5)
+W = lambda n, *s: nh.from_array(r.uniform(-1, 1, s).astype(np.float32), n)
+io = lambda: ([h.make_tensor_value_info('x', TP.FLOAT, ['N', 4])], [h.make_tensor_value_info('p', TP.FLOAT, ['N', 3])])
+nodes = [h.make_node('MatMul', ['x', 'w1'], ['m1']), h.make_node('Relu', ['m1'], ['h']),
+         h.make_node('MatMul', ['h', 'w2'], ['z']), h.make_node('Softmax', ['z'], ['p'], axis=-1)]
+onnx.save(h.make_model(h.make_graph(nodes, 'clf', *io(), [W('w1', 4, 6), W('w2', 6, 3)]),
+                       opset_imports=[h.make_opsetid('', 13)]), '$T/softmax.onnx')
+mid = [h.make_node('MatMul', ['x', 'w1'], ['m1']), h.make_node('Softmax', ['m1'], ['s'], name='early'),
+       h.make_node('MatMul', ['s', 'w2'], ['p'])]
+onnx.save(h.make_model(h.make_graph(mid, 'mid', *io(), [W('w1', 4, 6), W('w2', 6, 3)]),
+                       opset_imports=[h.make_opsetid('', 13)]), '$T/softmax_mid.onnx')
+np.save('$T/x4.npy', r.uniform(-1, 1, (200, 4)).astype(np.float32))" "make softmax models"
+expect 0 "softmax output" -- "$GB" decompile "$T/softmax.onnx" --domain box:-1,1 -o "$T/softmax.gbx"
+has "$T/softmax.gbx" "softmax(" "the program ends in softmax"
+agree "$T/softmax.onnx" "$T/softmax.gbx" "$T/x4.npy" 1e-4 "softmax program"
+expect 3 "softmax in the middle" -- "$GB" decompile "$T/softmax_mid.onnx" --domain box:-1,1 -o "$T/x.gbx"
+err_has "node 'early' (Softmax)" "softmax in the middle refused"
 expect 3 "sigmoid" -- "$GB" decompile "$T/sig.onnx" --domain box:-1,1 -o "$T/x.gbx"
 err_has "node 'squash' (Sigmoid)" "sigmoid refused"
 expect 3 "data of the wrong shape" -- "$GB" decompile examples/max3.onnx --domain data --data "$T/wrong.npy" -o "$T/x.gbx"
