@@ -56,7 +56,8 @@ const char cmd_decompile_usage[] =
 	"                   its x is the domain for --domain data without --data)\n"
 	"  --figures DIR    image models written as layers: every first-layer unit's\n"
 	"                   input weights as a PNG in DIR (an existing folder),\n"
-	"                   named in a comment beside the layer\n"
+	"                   named in a comment beside the layer with the three\n"
+	"                   --data points that drive the unit hardest\n"
 	"  --samples N      random points for a sampled check (default 10000)\n"
 	"  --seed S         seed of the random points (default 0)\n";
 

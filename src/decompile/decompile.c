@@ -449,15 +449,19 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 	if (body) {
 		/* formulas, or a whole-output match */
 	} else {
-		int64_t ops, *fig_units = NULL, n_figs = 0;
+		int64_t ops, *fig_units = NULL, n_figs = 0, *top = NULL;
 		if (opt->figures_dir)
 			st = gb_dc_unit_figures(p, opt->figures_dir, &fig_units, &n_figs, err);
-		gb_dc_figures figs = {fig_units, n_figs, opt->figures_ref ? opt->figures_ref : opt->figures_dir};
+		const gb_tensor *d = opt->domain.data;
+		if (st == GB_OK && n_figs > 0 && d && d->dtype == GB_DTYPE_F32 && gb_tensor_numel(d) == d->dims[0] * p->n_in)
+			st = gb_dc_top_examples(p, d, fig_units, n_figs, 3, &top, err);
+		gb_dc_figures figs = {fig_units, n_figs, opt->figures_ref ? opt->figures_ref : opt->figures_dir, top, 3};
 		if (st == GB_OK)
 			st = gb_dc_write_layers(p, INLINE_MAX, &body, r->weights,
 			                        opt->weights_file ? opt->weights_file : "weights.safetensors",
 			                        &r->program_params, &ops, &r->conv, &figs, err);
 		free(fig_units);
+		free(top);
 		r->figures = n_figs;
 		r->form = "layers";
 	}

@@ -204,6 +204,8 @@ typedef struct gb_dc_figures {
 	const int64_t *units;
 	int64_t n;
 	const char *ref;
+	const int64_t *top; /* n * k data example indices, strongest first; NULL: none */
+	int k;
 } gb_dc_figures;
 
 gb_status gb_dc_write_layers(const gb_pwl *p, int64_t inline_max, char **text, gb_tensor_map *weights,
@@ -216,6 +218,11 @@ gb_status gb_dc_write_layers(const gb_pwl *p, int64_t inline_max, char **text, g
  * *units (malloc'ed) lists the units drawn, in order. Nothing is written
  * for other inputs (*n_units 0). */
 gb_status gb_dc_unit_figures(const gb_pwl *p, const char *dir, int64_t **units, int64_t *n_units, gb_error *err);
+/* figures.c: for each of the first-layer units listed, the k data examples
+ * (rows of data, [N, n_in] float32) that drive its pre-activation highest,
+ * strongest first (*top malloc'ed, n_units * k; -1 pads when N < k). */
+gb_status gb_dc_top_examples(const gb_pwl *p, const gb_tensor *data, const int64_t *units, int64_t n_units, int k,
+                             int64_t **top, gb_error *err);
 
 /* verify.c: the domain's points for a check (*x malloc'ed, [n, n_in]);
  * seed picks the random ones; method: "exhaustive" or "sampled". */

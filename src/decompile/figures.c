@@ -87,3 +87,42 @@ done:
 	free(list);
 	return st;
 }
+
+gb_status gb_dc_top_examples(const gb_pwl *p, const gb_tensor *data, const int64_t *units, int64_t n_units, int k,
+                             int64_t **top, gb_error *err)
+{
+	int64_t n = data->ndim > 0 ? data->dims[0] : 0;
+	*top = malloc((size_t)(n_units * k + 1) * sizeof **top);
+	double *best = malloc((size_t)(k + 1) * sizeof *best);
+	if (!*top || !best) {
+		free(*top);
+		free(best);
+		*top = NULL;
+		return gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
+	}
+	const float *x = data->data;
+	for (int64_t i = 0; i < n_units; i++) {
+		const gb_row *r = &p->units[units[i]];
+		int64_t *t = *top + i * k;
+		for (int q = 0; q < k; q++) {
+			t[q] = -1;
+			best[q] = -INFINITY;
+		}
+		for (int64_t e = 0; e < n; e++) {
+			double z = r->b;
+			for (int j = 0; j < r->n; j++)
+				z += r->w[j] * x[e * p->n_in + r->idx[j]];
+			if (!(z > best[k - 1]))
+				continue;
+			int q = k - 1; /* insertion into the sorted top k */
+			for (; q > 0 && z > best[q - 1]; q--) {
+				best[q] = best[q - 1];
+				t[q] = t[q - 1];
+			}
+			best[q] = z;
+			t[q] = e;
+		}
+	}
+	free(best);
+	return GB_OK;
+}

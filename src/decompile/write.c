@@ -513,9 +513,14 @@ static void put_figures(gb_strbuf *b, const gb_pwl *p, const gb_dc_figures *figs
 	if (!figs || figs->n == 0)
 		return;
 	gb_strbuf_printf(b, "# what each unit of %s looks at (its input weights; red +, blue -):\n", tag);
-	for (int64_t k = 0; k < figs->n; k++)
-		gb_strbuf_printf(b, "#   %s[%lld]: %s/unit%03lld.png\n", tag, (long long)where_pos[p->n_in + figs->units[k]],
+	for (int64_t k = 0; k < figs->n; k++) {
+		gb_strbuf_printf(b, "#   %s[%lld]: %s/unit%03lld.png", tag, (long long)where_pos[p->n_in + figs->units[k]],
 		                 figs->ref, (long long)k);
+		for (int q = 0; figs->top && q < figs->k && figs->top[k * figs->k + q] >= 0; q++)
+			gb_strbuf_printf(b, "%s%lld", q ? ", " : "; strongest on data examples ",
+			                 (long long)figs->top[k * figs->k + q]);
+		gb_strbuf_put(b, "\n");
+	}
 }
 
 /* param TAG_SUFFIX: f32[n] holding the rows' biases; its name to name. */
