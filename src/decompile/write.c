@@ -34,7 +34,8 @@ void gb_dc_identifier(const char *name, const char *fallback, char *out, size_t 
 		out[n++] = (char)(isalnum((unsigned char)c) || c == '_' ? c : '_');
 	}
 	out[n] = '\0';
-	if (n == 0)
+	/* names a tool made up ("onnx::Flatten_0", "8"): the plain fallback reads better */
+	if (n == 0 || (name && (strstr(name, "::") || isdigit((unsigned char)name[0]))))
 		snprintf(out, size, "%s", fallback);
 	else if (isdigit((unsigned char)out[0]) || is_reserved(out)) {
 		char tmp[256];

@@ -144,6 +144,18 @@ mid = [h.make_node('MatMul', ['x', 'w1'], ['m1']), h.make_node('Softmax', ['m1']
 onnx.save(h.make_model(h.make_graph(mid, 'mid', *io(), [W('w1', 4, 6), W('w2', 6, 3)]),
                        opset_imports=[h.make_opsetid('', 13)]), '$T/softmax_mid.onnx')
 np.save('$T/x4.npy', r.uniform(-1, 1, (200, 4)).astype(np.float32))" "make softmax models"
+# PyTorch's default export has a fixed batch of 1 and made-up names
+py "import onnx
+from onnx import helper as h, numpy_helper as nh, TensorProto as TP
+r = np.random.default_rng(6)
+W = lambda n, *s: nh.from_array(r.uniform(-1, 1, s).astype(np.float32), n)
+g = h.make_graph([h.make_node('Gemm', ['onnx::Gemm_0', 'w1', 'b1'], ['h0'], transB=1), h.make_node('Relu', ['h0'], ['h1']),
+                  h.make_node('Gemm', ['h1', 'w2', 'b2'], ['7'], transB=1)], 'fixed',
+                 [h.make_tensor_value_info('onnx::Gemm_0', TP.FLOAT, [1, 4])], [h.make_tensor_value_info('7', TP.FLOAT, [1, 2])],
+                 [W('w1', 5, 4), W('b1', 5), W('w2', 2, 5), W('b2', 2)])
+onnx.save(h.make_model(g, opset_imports=[h.make_opsetid('', 13)]), '$T/fixed.onnx')" "make a fixed-batch model"
+expect 0 "fixed batch" -- "$GB" decompile "$T/fixed.onnx" --domain box:-1,1 -o "$T/fixed.gbx"
+has "$T/fixed.gbx" "input x: f32[4]" "made-up names give way to x and y"
 expect 0 "softmax output" -- "$GB" decompile "$T/softmax.onnx" --domain box:-1,1 -o "$T/softmax.gbx"
 has "$T/softmax.gbx" "softmax(" "the program ends in softmax"
 agree "$T/softmax.onnx" "$T/softmax.gbx" "$T/x4.npy" 1e-4 "softmax program"
