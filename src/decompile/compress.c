@@ -18,6 +18,9 @@
  *           k least important terms go, for the largest k (binary search)
  *           that meets the criterion; units nothing reads any more go with
  *           the canonical form that follows. Rounds repeat while they gain.
+ *   split   the weight graph's spectral cut (Fiedler vector): when dropping
+ *           every term across it meets the criterion, the two sides become
+ *           independent modules.
  *   round   every weight and bias to b significant bits, for the fewest
  *           bits (binary search) that meet the criterion.
  *
@@ -269,6 +272,105 @@ static gb_status prune_round(judge *j, gb_pwl **pp, int64_t *removed, gb_error *
 	return st;
 }
 
+/* ---- near-independent parts: a spectral cut ------------------------------------------------ */
+
+/* The sign pattern of the Fiedler vector of the DAG's weight graph (nodes:
+ * inputs, units, outputs; edge weights |w| of the terms; the second
+ * smallest eigenvector of the Laplacian, by power iteration on cI - L with
+ * the constant vector projected out). side[v] is 0 or 1. */
+static bool fiedler_cut(const gb_pwl *p, unsigned char *side)
+{
+	int64_t nv = p->n_in + p->n_units + p->n_out;
+	double *deg = calloc((size_t)nv, sizeof *deg), *v = malloc((size_t)nv * sizeof *v);
+	double *w = malloc((size_t)nv * sizeof *w);
+	if (!deg || !v || !w) {
+		free(deg);
+		free(v);
+		free(w);
+		return false;
+	}
+	for (int64_t r = 0; r < p->n_units + p->n_out; r++) {
+		const gb_row *row = r < p->n_units ? &p->units[r] : &p->outs[r - p->n_units];
+		for (int t = 0; t < row->n; t++) {
+			deg[p->n_in + r] += fabs(row->w[t]);
+			deg[row->idx[t]] += fabs(row->w[t]);
+		}
+	}
+	double c = 0;
+	for (int64_t i = 0; i < nv; i++)
+		c = fmax(c, 2 * deg[i]);
+	for (int64_t i = 0; i < nv; i++)
+		v[i] = sin(1.0 + (double)i * 0.7); /* a fixed start: the same answer every run */
+	for (int it = 0; it < 500; it++) {
+		double mean = 0, norm = 0;
+		for (int64_t i = 0; i < nv; i++)
+			mean += v[i];
+		mean /= (double)nv;
+		for (int64_t i = 0; i < nv; i++) {
+			v[i] -= mean;
+			w[i] = (c - deg[i]) * v[i]; /* (cI - D) v */
+		}
+		for (int64_t r = 0; r < p->n_units + p->n_out; r++) { /* + A v */
+			const gb_row *row = r < p->n_units ? &p->units[r] : &p->outs[r - p->n_units];
+			int64_t a = p->n_in + r;
+			for (int t = 0; t < row->n; t++) {
+				double e = fabs(row->w[t]);
+				w[a] += e * v[row->idx[t]];
+				w[row->idx[t]] += e * v[a];
+			}
+		}
+		for (int64_t i = 0; i < nv; i++)
+			norm += w[i] * w[i];
+		norm = sqrt(norm);
+		if (!(norm > 0))
+			break;
+		for (int64_t i = 0; i < nv; i++)
+			v[i] = w[i] / norm;
+	}
+	int64_t ones = 0;
+	for (int64_t i = 0; i < nv; i++)
+		ones += side[i] = v[i] > 0;
+	free(deg);
+	free(v);
+	free(w);
+	return ones > 0 && ones < nv;
+}
+
+/* Cuts the DAG in two along its Fiedler vector when dropping every term
+ * that crosses the cut meets the criterion (the parts then compute
+ * separately: two modules). Returns whether it did. */
+static gb_status try_split(judge *j, gb_pwl **pp, bool *split, gb_error *err)
+{
+	*split = false;
+	gb_pwl *p = *pp, *q = NULL;
+	int64_t nv = p->n_in + p->n_units + p->n_out;
+	unsigned char *side = malloc((size_t)(nv ? nv : 1));
+	if (!side)
+		return gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory while compressing");
+	gb_status st = GB_OK;
+	if (p->n_out >= 2 && fiedler_cut(p, side) && (st = gb_pwl_clone(p, &q, err)) == GB_OK) {
+		int64_t cut = 0;
+		for (int64_t r = 0; r < q->n_units + q->n_out; r++) {
+			gb_row *row = row_at(q, r);
+			for (int t = 0; t < row->n; t++)
+				if (side[row->idx[t]] != side[q->n_in + r]) {
+					row->w[t] = 0;
+					cut++;
+				}
+			gb_row_compact(row);
+		}
+		if (cut > 0 && judge_eval(j, q) && judge_ok(j, q)) {
+			gb_pwl_free(p);
+			*pp = q;
+			q = NULL;
+			*split = true;
+		}
+		gb_pwl_free(q);
+	}
+	free(side);
+	return st;
+}
+
 /* ---- rounding ------------------------------------------------------------------------------ */
 
 static double round_bits(double v, int bits)
@@ -340,6 +442,14 @@ gb_status gb_pwl_compress(gb_pwl **pp, const double *lo, const double *hi, const
 			}
 		}
 		gb_pwl_free(q);
+	}
+	if (st == GB_OK) { /* near-independent parts become independent when the criterion allows */
+		bool split = false;
+		st = try_split(&j, pp, &split, err);
+		if (st == GB_OK && split) {
+			s.split = true;
+			st = gb_pwl_canonicalize(*pp, lo, hi, 1e-6, NULL, err);
+		}
 	}
 	for (int round = 0; round < 8 && st == GB_OK; round++) {
 		int64_t removed = 0;

@@ -377,3 +377,53 @@ Test(chain, keeps_the_function_and_is_a_chain)
 		gb_model_free(m);
 	}
 }
+
+/* ---- compression ------------------------------------------------------------------------- */
+
+Test(compress, a_spectral_cut_separates_near_independent_parts)
+{
+	/* y0 = relu(x0 - x1) + 1e-3 relu(x2 + x3), y1 = relu(x2 + x3) + 1e-3 relu(x0 - x1):
+	 * two parts joined by weights a tolerance of 1e-2 does not need */
+	gb_pwl *p = dag(4);
+	free(p->outputs[0].name);
+	p->outputs[0] = (gb_pwl_io){.name = strdup("y"), .ndim = 1, .dims = {2}, .size = 2};
+	p->n_out = 2;
+	p->outs = realloc(p->outs, 2 * sizeof *p->outs);
+	memset(p->outs, 0, 2 * sizeof *p->outs);
+	int a = unit(p, 0, 0, 1, 1, -1), b = unit(p, 0, 2, 1, 3, 1);
+	gb_row_push(&p->outs[0], a, 1);
+	gb_row_push(&p->outs[0], b, 1e-3);
+	gb_row_push(&p->outs[1], b, 1);
+	gb_row_push(&p->outs[1], a, 1e-3);
+	for (int o = 0; o < 2; o++)
+		gb_row_compact(&p->outs[o]);
+	int64_t n = 500;
+	gb_tensor *x = random_input(p, n, -1.0f, 1.0f, 21);
+	double *ref = malloc((size_t)(n * 2) * sizeof *ref);
+	float *reff = malloc((size_t)(n * 2) * sizeof *reff);
+	gb_error err = {0};
+	cr_assert_eq(gb_pwl_eval(p, n, x->data, ref, NULL, false, &err), GB_OK);
+	for (int64_t i = 0; i < n * 2; i++)
+		reff[i] = (float)ref[i];
+	gb_dc_module *mods = NULL;
+	int n_mods = 0;
+	cr_assert_eq(gb_dc_modules(p, &mods, &n_mods, &err), GB_OK);
+	cr_expect_eq(n_mods, 1, "joined before");
+	gb_dc_modules_free(mods, n_mods);
+	double lo[4] = {-1, -1, -1, -1}, hi[4] = {1, 1, 1, 1};
+	gb_compress_options co = {.x = x->data, .n = n, .ref = reff, .budget = 1e-2};
+	gb_compress_stats cs;
+	cr_assert_eq(gb_pwl_compress(&p, lo, hi, &co, &cs, &err), GB_OK, "%s", err.msg);
+	cr_expect(cs.split, "the spectral cut was taken");
+	cr_assert_eq(gb_dc_modules(p, &mods, &n_mods, &err), GB_OK);
+	cr_expect_eq(n_mods, 2, "two modules after");
+	if (n_mods == 2) {
+		cr_expect(mods[0].n_inputs == 2 && mods[0].inputs[0] == 0 && mods[0].inputs[1] == 1);
+		cr_expect(mods[1].n_inputs == 2 && mods[1].inputs[0] == 2 && mods[1].inputs[1] == 3);
+	}
+	gb_dc_modules_free(mods, n_mods);
+	free(ref);
+	free(reff);
+	gb_tensor_free(x);
+	gb_pwl_free(p);
+}
