@@ -33,7 +33,8 @@ static int cmd_help(int argc, char **argv);
 static const char general_help[] =
 	"usage: glassbox COMMAND [ARGS]\n"
 	"\n"
-	"glassbox loads ONNX networks, runs them exactly and differentiates them.\n"
+	"glassbox loads ONNX networks, runs them exactly, differentiates them, and\n"
+	"decompiles them into faithful programs (docs/decompiler.md).\n"
 	"\n"
 	"commands:\n";
 
@@ -133,7 +134,7 @@ static void print_general_help(FILE *out)
 {
 	fputs(general_help, out);
 	for (const cli_command *c = cli_commands; c->name; c++)
-		fprintf(out, "  %-8s %s\n", c->name, c->summary);
+		fprintf(out, "  %-9s %s\n", c->name, c->summary);
 	fputs(exit_help, out);
 }
 
