@@ -292,6 +292,29 @@ static gb_status network_run(const gb_model *m, const gb_tensor *x, gb_tensor **
 	return st;
 }
 
+/* a against b, n values in rows rows: the largest |difference| (NaN counts
+ * as infinite) and the fraction of rows whose argmax agree. */
+static void compare(const float *a, const float *b, int64_t rows, int64_t n, double *max_err, double *agreement)
+{
+	double worst = 0;
+	for (int64_t i = 0; i < n; i++) {
+		double e = fabs((double)a[i] - (double)b[i]);
+		if (!(e <= worst))
+			worst = e;
+	}
+	*max_err = worst;
+	int64_t k = rows ? n / rows : 0, agree = 0;
+	for (int64_t r = 0; r < rows; r++) {
+		int64_t ia = 0, ib = 0;
+		for (int64_t j = 1; j < k; j++) {
+			ia = a[r * k + j] > a[r * k + ia] ? j : ia;
+			ib = b[r * k + j] > b[r * k + ib] ? j : ib;
+		}
+		agree += ia == ib;
+	}
+	*agreement = rows ? (double)agree / (double)rows : 1.0;
+}
+
 /* The program text run on x against the network's outputs y: max |difference|. */
 static gb_status recheck(const char *program, gb_tensor_map *weights, const gb_tensor *x, const gb_tensor *y,
                          double *max_err, double *agreement, bool *maps, gb_error *err)
@@ -328,24 +351,7 @@ static gb_status recheck(const char *program, gb_tensor_map *weights, const gb_t
 		st = gb_fail(err, GB_STATUS_FAILURE, "the decompiled program's output does not match the network's");
 		goto done;
 	}
-	const float *a = p->data, *b = y->data;
-	double worst = 0;
-	for (int64_t i = 0; i < gb_tensor_numel(y); i++) {
-		double e = fabs((double)a[i] - (double)b[i]);
-		if (!(e <= worst))
-			worst = e;
-	}
-	*max_err = worst;
-	int64_t rows = x->dims[0], k = rows ? gb_tensor_numel(y) / rows : 0, agree = 0;
-	for (int64_t r = 0; r < rows; r++) {
-		int64_t ia = 0, ib = 0;
-		for (int64_t j = 1; j < k; j++) {
-			ia = a[r * k + j] > a[r * k + ia] ? j : ia;
-			ib = b[r * k + j] > b[r * k + ib] ? j : ib;
-		}
-		agree += ia == ib;
-	}
-	*agreement = rows ? (double)agree / (double)rows : 1.0;
+	compare(p->data, y->data, x->dims[0], gb_tensor_numel(y), max_err, agreement);
 done:
 	gb_tensor_map_free(outs);
 	gb_ast_free(ast);
@@ -375,26 +381,8 @@ static gb_status roundtrip(const char *program, gb_tensor_map *weights, const gb
 		st = network_run(net, x, &z, err);
 	if (st == GB_OK && (z->dtype != GB_DTYPE_F32 || gb_tensor_numel(z) != gb_tensor_numel(y)))
 		st = gb_fail(err, GB_STATUS_FAILURE, "round trip: the compiled program's output does not fit the network's");
-	if (st == GB_OK) {
-		const float *a = z->data, *b = y->data;
-		int64_t rows = x->dims[0], k = rows ? gb_tensor_numel(y) / rows : 0, agree = 0;
-		double worst = 0;
-		for (int64_t i = 0; i < gb_tensor_numel(y); i++) {
-			double e = fabs((double)a[i] - (double)b[i]);
-			if (!(e <= worst))
-				worst = e;
-		}
-		for (int64_t r = 0; r < rows; r++) {
-			int64_t ia = 0, ib = 0;
-			for (int64_t j = 1; j < k; j++) {
-				ia = a[r * k + j] > a[r * k + ia] ? j : ia;
-				ib = b[r * k + j] > b[r * k + ib] ? j : ib;
-			}
-			agree += ia == ib;
-		}
-		*max_err = worst;
-		*agreement = rows ? (double)agree / (double)rows : 1.0;
-	}
+	if (st == GB_OK)
+		compare(z->data, y->data, x->dims[0], gb_tensor_numel(y), max_err, agreement);
 	remove(path);
 	rmdir(dir);
 	gb_tensor_free(z);
