@@ -229,15 +229,7 @@ static gb_status match_boolean(const gb_pwl *p, const gb_decompile_options *opt,
 	}
 	/* names: input elements and output elements as the program writes them */
 	char in[64][64], out[64][64];
-	for (int i = 0; i < p->n_inputs + p->n_outputs; i++) {
-		bool is_in = i < p->n_inputs;
-		gb_dc_identifier(is_in ? p->inputs[i].name : p->outputs[i - p->n_inputs].name, is_in ? "x" : "y",
-		                 is_in ? in[i] : out[i - p->n_inputs], 64);
-	}
-	for (int i = 0; i < p->n_outputs; i++)
-		for (int k = 0; k < p->n_inputs; k++)
-			if (strcmp(out[i], in[k]) == 0)
-				snprintf(out[i], 64, "%s_out", in[k]);
+	gb_dc_io_names(p, in, out);
 	for (int i = 0; i < p->n_inputs; i++)
 		for (int64_t e = 0; e < p->inputs[i].size; e++)
 			gb_dc_element_name(in[i], p->inputs[i].ndim, p->inputs[i].dims, e, vars[p->inputs[i].offset + e], 80);
@@ -274,18 +266,7 @@ static gb_status match_boolean(const gb_pwl *p, const gb_decompile_options *opt,
 	}
 	if (bs != GB_OK) /* too long as formulas: the other forms take over */
 		goto done;
-	for (int i = 0; i < p->n_inputs; i++) {
-		gb_strbuf_printf(&b, "input %s: f32", in[i]);
-		for (int a = 0; a < p->inputs[i].ndim; a++)
-			gb_strbuf_printf(&b, "%s%lld", a ? ", " : "[", (long long)p->inputs[i].dims[a]);
-		gb_strbuf_put(&b, p->inputs[i].ndim ? "]\n" : "\n");
-	}
-	for (int i = 0; i < p->n_outputs; i++) {
-		gb_strbuf_printf(&b, "output %s: f32", out[i]);
-		for (int a = 0; a < p->outputs[i].ndim; a++)
-			gb_strbuf_printf(&b, "%s%lld", a ? ", " : "[", (long long)p->outputs[i].dims[a]);
-		gb_strbuf_put(&b, p->outputs[i].ndim ? "]\n" : "\n");
-	}
+	gb_dc_declare_io(&b, p, in, out, true);
 	gb_strbuf_printf(&b, "\n%s", lines);
 	if (b.oom)
 		st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");

@@ -17,6 +17,7 @@
 #ifndef GB_DECOMPILE_H
 #define GB_DECOMPILE_H
 
+#include "../core/strbuf.h"
 #include "../lang/lang.h"
 #include "lift.h"
 #include "pwl.h"
@@ -187,6 +188,13 @@ void gb_dc_identifier(const char *name, const char *fallback, char *out, size_t 
  * GB_DC_MAX_MAPS, *n_maps of them). */
 gb_status gb_dc_write_formulas(const gb_pwl *p, const gb_lift *lf, char **text, gb_dc_map *maps, int *n_maps,
                                gb_error *err);
+
+/* write.c: names for the network's inputs and outputs as identifiers,
+ * distinct from each other (at most 64 of each). */
+void gb_dc_io_names(const gb_pwl *p, char (*in)[64], char (*out)[64]);
+/* write.c: "input NAME: f32[...]" lines, and typed output lines when
+ * outputs_typed. */
+void gb_dc_declare_io(gb_strbuf *b, const gb_pwl *p, char (*in)[64], char (*out)[64], bool outputs_typed);
 
 /* write.c: how the program writes element e of a tensor: "x[2]", "img[0, 1, 3]", "x". */
 void gb_dc_element_name(const char *name, int ndim, const int64_t *dims, int64_t e, char *out, size_t size);

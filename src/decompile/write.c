@@ -44,8 +44,7 @@ void gb_dc_identifier(const char *name, const char *fallback, char *out, size_t 
 	}
 }
 
-/* Names for the network's inputs and outputs, distinct from each other. */
-static void io_names(const gb_pwl *p, char (*in)[64], char (*out)[64])
+void gb_dc_io_names(const gb_pwl *p, char (*in)[64], char (*out)[64])
 {
 	for (int i = 0; i < p->n_inputs + p->n_outputs; i++) {
 		bool is_in = i < p->n_inputs;
@@ -111,7 +110,7 @@ void gb_dc_element_name(const char *name, int ndim, const int64_t *dims, int64_t
 	free(b.data);
 }
 
-static void declare_io(gb_strbuf *b, const gb_pwl *p, char (*in)[64], char (*out)[64], bool outputs_typed)
+void gb_dc_declare_io(gb_strbuf *b, const gb_pwl *p, char (*in)[64], char (*out)[64], bool outputs_typed)
 {
 	for (int i = 0; i < p->n_inputs; i++) {
 		gb_strbuf_printf(b, "input %s: ", in[i]);
@@ -350,7 +349,7 @@ gb_status gb_dc_write_formulas(const gb_pwl *p, const gb_lift *lf, char **text, 
                                gb_error *err)
 {
 	char in[64][64], out[64][64];
-	io_names(p, in, out);
+	gb_dc_io_names(p, in, out);
 	gb_strbuf b = {0};
 	int64_t n = lf->n_nodes;
 	const gb_ex **by_id = calloc((size_t)(n ? n : 1), sizeof *by_id);
@@ -365,7 +364,7 @@ gb_status gb_dc_write_formulas(const gb_pwl *p, const gb_lift *lf, char **text, 
 	}
 	for (int64_t o = 0; o < p->n_out; o++)
 		collect(lf->outs[o], by_id, seen);
-	declare_io(&b, p, in, out, true);
+	gb_dc_declare_io(&b, p, in, out, true);
 	fctx f = {p, lf, in, names, NULL, 0};
 	gb_strbuf defs = {0}, map_lines = {0};
 	covered = calloc((size_t)(p->n_out ? p->n_out : 1), sizeof *covered);
@@ -660,7 +659,7 @@ gb_status gb_dc_write_layers(const gb_pwl *p, int64_t inline_max, char **text, g
 	bool is_conv = false;
 	memset(conv, 0, sizeof *conv);
 	char in[64][64], out[64][64];
-	io_names(p, in, out);
+	gb_dc_io_names(p, in, out);
 	int64_t width = p->n_in + p->n_units;
 	int *depth = calloc((size_t)(p->n_units ? p->n_units : 1), sizeof *depth);
 	int64_t *where_block = malloc((size_t)(width ? width : 1) * sizeof *where_block);
@@ -726,7 +725,7 @@ gb_status gb_dc_write_layers(const gb_pwl *p, int64_t inline_max, char **text, g
 	}
 	if (weights_file)
 		gb_strbuf_printf(&b, "weights \"%s\"\n", weights_file);
-	declare_io(&b, p, in, out, false);
+	gb_dc_declare_io(&b, p, in, out, false);
 	for (int i = 0; i < p->n_inputs; i++)
 		if (p->inputs[i].ndim != 1 && !is_conv) {
 			if (p->inputs[i].ndim == 0)
