@@ -259,22 +259,6 @@ static bool tt_zero_where(const uint64_t *t, int m, uint32_t B, uint32_t zv)
 	return true;
 }
 
-/* t (k variables) as a table over k + 1 that ignores the new last one. */
-static uint64_t *tt_extend(bf_ctx *c, const uint64_t *t, int k)
-{
-	uint64_t *r = tt_new(c, k + 1);
-	if (!r)
-		return NULL;
-	if (k + 1 <= 6) {
-		r[0] = t[0] | t[0] << (1u << k);
-	} else {
-		size_t nw = tt_words(k);
-		memcpy(r, t, nw * sizeof *r);
-		memcpy(r + nw, t, nw * sizeof *r);
-	}
-	return r;
-}
-
 /* Table over k + 1 variables: lo where the last one is 0, hi where it is 1
  * (lo, hi over k). */
 static uint64_t *tt_join(bf_ctx *c, const uint64_t *lo, const uint64_t *hi, int k)
@@ -290,6 +274,12 @@ static uint64_t *tt_join(bf_ctx *c, const uint64_t *lo, const uint64_t *hi, int 
 		memcpy(r + nw, hi, nw * sizeof *r);
 	}
 	return r;
+}
+
+/* t (k variables) as a table over k + 1 that ignores the new last one. */
+static uint64_t *tt_extend(bf_ctx *c, const uint64_t *t, int k)
+{
+	return tt_join(c, t, t, k);
 }
 
 /* The algebraic normal form (Möbius transform); its own inverse. */
