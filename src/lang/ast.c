@@ -4,10 +4,10 @@
  * a fully parenthesised dump (used by the golden tests to pin down how the
  * parser groups operators).
  */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/strbuf.h"
 #include "lang.h"
 
 void gb_ast_free(gb_ast *ast)
@@ -214,242 +214,203 @@ bool gb_ast_equal(const gb_ast *a, const gb_ast *b)
 
 /* ---- dump ---------------------------------------------------------------------- */
 
-typedef struct dbuf {
-	char *data;
-	size_t len, cap;
-	bool oom;
-} dbuf;
+static void dump_expr(gb_strbuf *b, const gb_ast_expr *e);
 
-static void dput(dbuf *b, const char *fmt, ...) GB_PRINTF(2, 3);
-
-static void dput(dbuf *b, const char *fmt, ...)
-{
-	if (b->oom)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->oom = true;
-		return;
-	}
-	size_t need = b->len + (size_t)n + 1;
-	if (need > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < need)
-			cap *= 2;
-		char *grown = realloc(b->data, cap);
-		if (!grown) {
-			b->oom = true;
-			return;
-		}
-		b->data = grown;
-		b->cap = cap;
-	}
-	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
-
-static void dump_expr(dbuf *b, const gb_ast_expr *e);
-
-static void dump_opt(dbuf *b, const gb_ast_expr *e)
+static void dump_opt(gb_strbuf *b, const gb_ast_expr *e)
 {
 	if (e)
 		dump_expr(b, e);
 	else
-		dput(b, "_");
+		gb_strbuf_printf(b, "_");
 }
 
-static void dump_range(dbuf *b, const gb_ast_range *r)
+static void dump_range(gb_strbuf *b, const gb_ast_range *r)
 {
-	dput(b, "(range ");
+	gb_strbuf_printf(b, "(range ");
 	dump_opt(b, r->start);
-	dput(b, " ");
+	gb_strbuf_printf(b, " ");
 	dump_expr(b, r->stop);
-	dput(b, " ");
+	gb_strbuf_printf(b, " ");
 	dump_opt(b, r->step);
-	dput(b, ")");
+	gb_strbuf_printf(b, ")");
 }
 
-static void dump_subs(dbuf *b, const gb_ast_subscript *subs, int n)
+static void dump_subs(gb_strbuf *b, const gb_ast_subscript *subs, int n)
 {
 	for (int i = 0; i < n; i++) {
-		dput(b, " ");
+		gb_strbuf_printf(b, " ");
 		if (!subs[i].is_slice) {
 			dump_expr(b, subs[i].index);
 			continue;
 		}
-		dput(b, "(: ");
+		gb_strbuf_printf(b, "(: ");
 		dump_opt(b, subs[i].start);
-		dput(b, " ");
+		gb_strbuf_printf(b, " ");
 		dump_opt(b, subs[i].stop);
-		dput(b, " ");
+		gb_strbuf_printf(b, " ");
 		dump_opt(b, subs[i].step);
-		dput(b, ")");
+		gb_strbuf_printf(b, ")");
 	}
 }
 
-static void dump_expr(dbuf *b, const gb_ast_expr *e)
+static void dump_expr(gb_strbuf *b, const gb_ast_expr *e)
 {
 	char num[32];
 	switch (e->kind) {
-	case GB_AST_NAME: dput(b, "%s", e->u.name); return;
-	case GB_AST_INT: dput(b, "%lld", (long long)e->u.ival); return;
+	case GB_AST_NAME: gb_strbuf_printf(b, "%s", e->u.name); return;
+	case GB_AST_INT: gb_strbuf_printf(b, "%lld", (long long)e->u.ival); return;
 	case GB_AST_FLOAT:
 		gb_lang_format_float(e->u.fval, num);
-		dput(b, "%s", num);
+		gb_strbuf_printf(b, "%s", num);
 		return;
-	case GB_AST_BOOL_LIT: dput(b, "%s", e->u.bval ? "True" : "False"); return;
+	case GB_AST_BOOL_LIT: gb_strbuf_printf(b, "%s", e->u.bval ? "True" : "False"); return;
 	case GB_AST_UNARY:
-		dput(b, "(%s ", e->u.unary.op == GB_AST_NEG ? "neg" : "not");
+		gb_strbuf_printf(b, "(%s ", e->u.unary.op == GB_AST_NEG ? "neg" : "not");
 		dump_expr(b, e->u.unary.operand);
-		dput(b, ")");
+		gb_strbuf_printf(b, ")");
 		return;
 	case GB_AST_BINARY:
-		dput(b, "(%s ", gb_ast_op_str(e->u.binary.op));
+		gb_strbuf_printf(b, "(%s ", gb_ast_op_str(e->u.binary.op));
 		dump_expr(b, e->u.binary.lhs);
-		dput(b, " ");
+		gb_strbuf_printf(b, " ");
 		dump_expr(b, e->u.binary.rhs);
-		dput(b, ")");
+		gb_strbuf_printf(b, ")");
 		return;
 	case GB_AST_CALL:
-		dput(b, "(call %s", e->u.call.callee);
+		gb_strbuf_printf(b, "(call %s", e->u.call.callee);
 		for (int i = 0; i < e->u.call.n_args; i++) {
-			dput(b, " ");
+			gb_strbuf_printf(b, " ");
 			dump_expr(b, e->u.call.args[i]);
 		}
 		for (int i = 0; i < e->u.call.n_kwargs; i++) {
-			dput(b, " :%s ", e->u.call.kwargs[i].name);
+			gb_strbuf_printf(b, " :%s ", e->u.call.kwargs[i].name);
 			dump_expr(b, e->u.call.kwargs[i].value);
 		}
-		dput(b, ")");
+		gb_strbuf_printf(b, ")");
 		return;
 	case GB_AST_INDEX:
-		dput(b, "(index ");
+		gb_strbuf_printf(b, "(index ");
 		dump_expr(b, e->u.index.base);
 		dump_subs(b, e->u.index.subs, e->u.index.n_subs);
-		dput(b, ")");
+		gb_strbuf_printf(b, ")");
 		return;
 	case GB_AST_ARRAY:
-		dput(b, "(array");
+		gb_strbuf_printf(b, "(array");
 		for (int i = 0; i < e->u.array.n_items; i++) {
-			dput(b, " ");
+			gb_strbuf_printf(b, " ");
 			dump_expr(b, e->u.array.items[i]);
 		}
-		dput(b, ")");
+		gb_strbuf_printf(b, ")");
 		return;
 	case GB_AST_COMPREHENSION:
-		dput(b, "(comp %s ", e->u.comp.var);
+		gb_strbuf_printf(b, "(comp %s ", e->u.comp.var);
 		dump_range(b, &e->u.comp.range);
-		dput(b, " ");
+		gb_strbuf_printf(b, " ");
 		dump_expr(b, e->u.comp.body);
-		dput(b, ")");
+		gb_strbuf_printf(b, ")");
 		return;
-	case GB_AST_WEIGHTS: dput(b, "(weights \"%s\")", e->u.weights_key); return;
+	case GB_AST_WEIGHTS: gb_strbuf_printf(b, "(weights \"%s\")", e->u.weights_key); return;
 	}
 }
 
-static void dump_type(dbuf *b, const gb_ast_type *t)
+static void dump_type(gb_strbuf *b, const gb_ast_type *t)
 {
-	dput(b, "%s", t->elem == GB_AST_BOOL ? "bool" : "f32");
+	gb_strbuf_printf(b, "%s", t->elem == GB_AST_BOOL ? "bool" : "f32");
 	for (int i = 0; i < t->ndim; i++) {
 		if (t->dims[i].name)
-			dput(b, "%s%s", i ? "," : "[", t->dims[i].name);
+			gb_strbuf_printf(b, "%s%s", i ? "," : "[", t->dims[i].name);
 		else
-			dput(b, "%s%lld", i ? "," : "[", (long long)t->dims[i].size);
+			gb_strbuf_printf(b, "%s%lld", i ? "," : "[", (long long)t->dims[i].size);
 	}
 	if (t->ndim)
-		dput(b, "]");
+		gb_strbuf_printf(b, "]");
 }
 
-static void dump_block(dbuf *b, const gb_ast_block *blk, int level);
+static void dump_block(gb_strbuf *b, const gb_ast_block *blk, int level);
 
-static void dump_comments(dbuf *b, const char *what, const gb_ast_comment *cs, int n, int level)
+static void dump_comments(gb_strbuf *b, const char *what, const gb_ast_comment *cs, int n, int level)
 {
 	for (int i = 0; i < n; i++)
-		dput(b, "%*s(%s%s \"%s\")\n", 2 * level, "", what, cs[i].blank_before ? " blank" : "", cs[i].text);
+		gb_strbuf_printf(b, "%*s(%s%s \"%s\")\n", 2 * level, "", what, cs[i].blank_before ? " blank" : "", cs[i].text);
 }
 
-static void dump_stmt(dbuf *b, const gb_ast_stmt *s, int level)
+static void dump_stmt(gb_strbuf *b, const gb_ast_stmt *s, int level)
 {
 	dump_comments(b, "comment", s->leading, s->n_leading, level);
-	dput(b, "%*s(", 2 * level, "");
+	gb_strbuf_printf(b, "%*s(", 2 * level, "");
 	if (s->blank_before)
-		dput(b, "blank ");
+		gb_strbuf_printf(b, "blank ");
 	switch (s->kind) {
-	case GB_AST_WEIGHTS_FILE: dput(b, "weights-file \"%s\"", s->u.weights_path); break;
+	case GB_AST_WEIGHTS_FILE: gb_strbuf_printf(b, "weights-file \"%s\"", s->u.weights_path); break;
 	case GB_AST_INPUT:
 	case GB_AST_OUTPUT:
 	case GB_AST_PARAM:
-		dput(b, "%s %s ", s->kind == GB_AST_INPUT ? "input" : s->kind == GB_AST_OUTPUT ? "output" : "param",
+		gb_strbuf_printf(b, "%s %s ", s->kind == GB_AST_INPUT ? "input" : s->kind == GB_AST_OUTPUT ? "output" : "param",
 		     s->u.decl.name);
 		if (s->u.decl.type)
 			dump_type(b, s->u.decl.type);
 		else
-			dput(b, "_");
-		dput(b, " ");
+			gb_strbuf_printf(b, "_");
+		gb_strbuf_printf(b, " ");
 		dump_opt(b, s->u.decl.value);
 		break;
 	case GB_AST_ASSIGN:
-		dput(b, "assign (");
+		gb_strbuf_printf(b, "assign (");
 		for (int i = 0; i < s->u.assign.n_targets; i++) {
 			const gb_ast_target *t = &s->u.assign.targets[i];
 			if (i)
-				dput(b, " ");
+				gb_strbuf_printf(b, " ");
 			if (t->n_subs) {
-				dput(b, "(index %s", t->name);
+				gb_strbuf_printf(b, "(index %s", t->name);
 				dump_subs(b, t->subs, t->n_subs);
-				dput(b, ")");
+				gb_strbuf_printf(b, ")");
 			} else {
-				dput(b, "%s", t->name);
+				gb_strbuf_printf(b, "%s", t->name);
 			}
 		}
-		dput(b, ") ");
+		gb_strbuf_printf(b, ") ");
 		if (s->u.assign.type) {
 			dump_type(b, s->u.assign.type);
-			dput(b, " ");
+			gb_strbuf_printf(b, " ");
 		}
 		dump_opt(b, s->u.assign.value);
 		break;
 	case GB_AST_FOR:
-		dput(b, "for %s ", s->u.loop.var);
+		gb_strbuf_printf(b, "for %s ", s->u.loop.var);
 		dump_range(b, &s->u.loop.range);
 		break;
 	case GB_AST_DEF:
-		dput(b, "def %s (", s->u.def.name);
+		gb_strbuf_printf(b, "def %s (", s->u.def.name);
 		for (int i = 0; i < s->u.def.n_params; i++) {
-			dput(b, "%s%s ", i ? " " : "", s->u.def.params[i].name);
+			gb_strbuf_printf(b, "%s%s ", i ? " " : "", s->u.def.params[i].name);
 			dump_type(b, &s->u.def.params[i].type);
 		}
-		dput(b, ") (");
+		gb_strbuf_printf(b, ") (");
 		for (int i = 0; i < s->u.def.n_returns; i++) {
 			if (i)
-				dput(b, " ");
+				gb_strbuf_printf(b, " ");
 			dump_type(b, &s->u.def.returns[i]);
 		}
-		dput(b, ")");
+		gb_strbuf_printf(b, ")");
 		break;
 	case GB_AST_RETURN:
-		dput(b, "return");
+		gb_strbuf_printf(b, "return");
 		for (int i = 0; i < s->u.ret.n_values; i++) {
-			dput(b, " ");
+			gb_strbuf_printf(b, " ");
 			dump_expr(b, s->u.ret.values[i]);
 		}
 		break;
 	}
 	if (s->trailing)
-		dput(b, " (trailing \"%s\")", s->trailing);
-	dput(b, ")\n");
+		gb_strbuf_printf(b, " (trailing \"%s\")", s->trailing);
+	gb_strbuf_printf(b, ")\n");
 	if (s->kind == GB_AST_FOR)
 		dump_block(b, &s->u.loop.body, level + 1);
 	else if (s->kind == GB_AST_DEF)
 		dump_block(b, &s->u.def.body, level + 1);
 }
 
-static void dump_block(dbuf *b, const gb_ast_block *blk, int level)
+static void dump_block(gb_strbuf *b, const gb_ast_block *blk, int level)
 {
 	for (int i = 0; i < blk->n_stmts; i++)
 		dump_stmt(b, blk->stmts[i], level);
@@ -458,8 +419,8 @@ static void dump_block(dbuf *b, const gb_ast_block *blk, int level)
 
 gb_status gb_ast_dump(const gb_ast *ast, char **out, gb_error *err)
 {
-	dbuf b = {0};
-	dput(&b, "%s", "");
+	gb_strbuf b = {0};
+	gb_strbuf_printf(&b, "%s", "");
 	dump_block(&b, &ast->body, 0);
 	if (b.oom) {
 		free(b.data);
