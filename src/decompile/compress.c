@@ -21,8 +21,11 @@
  *   split   the weight graph's spectral cut (Fiedler vector): when dropping
  *           every term across it meets the criterion, the two sides become
  *           independent modules.
- *   round   every weight and bias to b significant bits, for the fewest
- *           bits (binary search) that meet the criterion.
+ *   round   every weight and bias to b significant bits, on a grid no
+ *           finer than 2^-b of its row's largest weight (so noise-sized
+ *           terms and biases become 0), for the fewest bits (binary
+ *           search) that meet the criterion; then, where the judge is
+ *           cheap, each row on its own to the fewest bits it needs.
  *
  * The judge evaluates a candidate with units ordered by depth, one float32
  * matrix product (OpenBLAS) per depth over the inputs and earlier units.
@@ -373,14 +376,37 @@ static gb_status try_split(judge *j, gb_pwl **pp, bool *split, gb_error *err)
 
 /* ---- rounding ------------------------------------------------------------------------------ */
 
-static double round_bits(double v, int bits)
+/* v with `bits` significant bits, on a grid no finer than `grid`: a
+ * float format whose exponent stops at the row's own scale, so that a term
+ * or bias far below the row's largest weight (weight noise, a bias of 6e-5
+ * beside weights of 1) rounds to 0 or to the grid instead of keeping its
+ * noise in every bit */
+static double round_bits(double v, int bits, double grid)
 {
 	if (v == 0.0 || !isfinite(v))
 		return v;
+	if (fabs(v) < grid * ldexp(1.0, bits))
+		return nearbyint(v / grid) * grid;
 	int ex;
 	double m = frexp(v, &ex); /* v = m * 2^ex, 0.5 <= |m| < 1 */
 	double scale = ldexp(1.0, bits);
 	return ldexp(nearbyint(m * scale) / scale, ex);
+}
+
+static void round_row(gb_row *row, int bits)
+{
+	double big = 0.0; /* the row's scale: its largest weight, else its bias */
+	for (int t = 0; t < row->n; t++)
+		big = fmax(big, fabs(row->w[t]));
+	if (big == 0.0)
+		big = fabs(row->b);
+	int ex;
+	(void)frexp(big, &ex);
+	double grid = big > 0.0 ? ldexp(1.0, ex - 1 - bits) : 0.0; /* 2^-bits of big's power of two */
+	for (int t = 0; t < row->n; t++)
+		row->w[t] = round_bits(row->w[t], bits, grid);
+	row->b = round_bits(row->b, bits, grid);
+	gb_row_compact(row);
 }
 
 static gb_status rounded(const gb_pwl *p, int bits, gb_pwl **out, gb_error *err)
@@ -388,12 +414,58 @@ static gb_status rounded(const gb_pwl *p, int bits, gb_pwl **out, gb_error *err)
 	gb_status st = gb_pwl_clone(p, out, err);
 	if (st != GB_OK)
 		return st;
+	for (int64_t r = 0; r < p->n_units + p->n_out; r++)
+		round_row(row_at(*out, r), bits);
+	return GB_OK;
+}
+
+static bool same_row(const gb_row *a, const gb_row *b)
+{
+	if (a->n != b->n || a->b != b->b)
+		return false;
+	for (int t = 0; t < a->n; t++)
+		if (a->idx[t] != b->idx[t] || a->w[t] != b->w[t])
+			return false;
+	return true;
+}
+
+/* After every row has `bits`, each row on its own down to the fewest bits
+ * that still meet the criterion (one row that needs 13 bits no longer
+ * keeps 13 in all the others). Returns the largest bits any row kept. */
+static gb_status round_rows(judge *j, gb_pwl *p, int bits, int *kept, gb_error *err)
+{
+	*kept = 1;
 	for (int64_t r = 0; r < p->n_units + p->n_out; r++) {
-		gb_row *row = row_at(*out, r);
-		for (int t = 0; t < row->n; t++)
-			row->w[t] = round_bits(row->w[t], bits);
-		row->b = round_bits(row->b, bits);
-		gb_row_compact(row);
+		gb_row *row = row_at(p, r);
+		int lo = 1, hi = bits;
+		while (lo < hi) {
+			int mid = (lo + hi) / 2;
+			gb_row save = *row, trial = {0};
+			if (!gb_row_copy(&trial, row))
+				return gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory while compressing");
+			round_row(&trial, mid);
+			bool ok = false;
+			if (!same_row(&trial, row)) {
+				*row = trial;
+				if (!judge_eval(j, p)) {
+					*row = save;
+					gb_row_free(&trial);
+					return gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory while compressing");
+				}
+				ok = judge_ok(j, p);
+				*row = save;
+			} else {
+				ok = true;
+			}
+			gb_row_free(&trial);
+			if (ok)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		round_row(row, lo);
+		if (lo > *kept)
+			*kept = lo;
 	}
 	return GB_OK;
 }
@@ -494,12 +566,22 @@ gb_status gb_pwl_compress(gb_pwl **pp, const double *lo, const double *hi, const
 					gb_pwl_free(*pp);
 					*pp = q;
 					s.bits = blo;
-					st = gb_pwl_canonicalize(*pp, lo, hi, 1e-6, NULL, err);
 				} else {
 					gb_pwl_free(q);
 				}
 			}
 		}
+		/* then row by row, where the judge is cheap enough to run a few
+		 * times per row */
+		int64_t rows = (*pp)->n_units + (*pp)->n_out;
+		double each = (double)rows * (double)((*pp)->n_in + (*pp)->n_units) * (double)o->n;
+		if (st == GB_OK && s.bits > 1 && (double)rows * 5.0 * each <= 4e9) {
+			int kept = s.bits;
+			st = round_rows(&j, *pp, s.bits, &kept, err);
+			s.bits = kept;
+		}
+		if (st == GB_OK)
+			st = gb_pwl_canonicalize(*pp, lo, hi, 1e-6, NULL, err);
 	}
 done:
 	if (st == GB_OK) {

@@ -427,3 +427,42 @@ Test(compress, a_spectral_cut_separates_near_independent_parts)
 	gb_tensor_free(x);
 	gb_pwl_free(p);
 }
+
+Test(compress, rounding_clears_noise_row_by_row)
+{
+	/* y = 1.375 x0 + relu(1.0003 x1 - 0.9996 x0 + 6e-5) + 3e-5: weight noise
+	 * on a unit that wants 1-bit weights and a zero bias, beside an output
+	 * weight that needs 4 significant bits */
+	gb_pwl *p = dag(2);
+	int u = unit(p, 6e-5, 0, -0.9996, 1, 1.0003);
+	gb_row_push(&p->outs[0], 0, 1.375);
+	gb_row_push(&p->outs[0], u, 1.0);
+	p->outs[0].b = 3e-5;
+	gb_row_compact(&p->outs[0]);
+	int64_t n = 2000;
+	gb_tensor *x = random_input(p, n, -1.0f, 1.0f, 5);
+	double *ref = malloc((size_t)n * sizeof *ref);
+	float *reff = malloc((size_t)n * sizeof *reff);
+	gb_error err = {0};
+	cr_assert_eq(gb_pwl_eval(p, n, x->data, ref, NULL, false, &err), GB_OK);
+	for (int64_t i = 0; i < n; i++)
+		reff[i] = (float)ref[i];
+	double lo[2] = {-1, -1}, hi[2] = {1, 1};
+	gb_compress_options co = {.x = x->data, .n = n, .ref = reff, .budget = 2e-3};
+	gb_compress_stats cs;
+	cr_assert_eq(gb_pwl_compress(&p, lo, hi, &co, &cs, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(p->n_units, 1, "one unit left, not %lld", (long long)p->n_units);
+	const gb_row *r = &p->units[0];
+	cr_expect_eq(r->b, 0.0, "the unit's bias rounds to 0, not %g", r->b);
+	cr_assert_eq(r->n, 2);
+	cr_expect(fabs(r->w[0]) == fabs(r->w[1]) && r->w[0] == -r->w[1], "the unit's weights are equal and opposite: %g %g",
+	          r->w[0], r->w[1]);
+	const gb_row *o = &p->outs[0];
+	cr_expect_eq(o->b, 0.0, "the output's bias rounds to 0, not %g", o->b);
+	cr_expect_eq(gb_row_coef(o, 0), 1.375, "the 4-bit weight stays exact: %.17g", gb_row_coef(o, 0));
+	cr_expect_eq(cs.bits, 4, "the widest row keeps 4 bits, not %d", cs.bits);
+	free(ref);
+	free(reff);
+	gb_tensor_free(x);
+	gb_pwl_free(p);
+}
