@@ -309,6 +309,35 @@ static gb_status parse_program(const char *text, gb_ast **ast, gb_error *err)
 	return GB_OK;
 }
 
+/* The modules of a program that matching wrote (no weights): the program
+ * compiled and lowered, then its connected parts, in place of the
+ * network's (whose compressed DAG may still join what the program keeps
+ * apart). */
+static gb_status program_modules(const char *text, gb_decompile_result *r, gb_error *err)
+{
+	gb_ast *ast = NULL;
+	gb_model *net = NULL;
+	gb_pwl *q = NULL;
+	gb_dc_module *mods = NULL;
+	int n_mods = 0;
+	gb_status st = parse_program(text, &ast, err);
+	if (st == GB_OK)
+		st = gb_ast_compile(ast, ".", false, &net, err);
+	if (st == GB_OK)
+		st = gb_pwl_lower(net, &q, err);
+	if (st == GB_OK)
+		st = gb_dc_modules(q, &mods, &n_mods, err);
+	if (st == GB_OK) {
+		gb_dc_modules_free(r->modules, r->n_modules);
+		r->modules = mods;
+		r->n_modules = n_mods;
+	}
+	gb_pwl_free(q);
+	gb_model_free(net);
+	gb_ast_free(ast);
+	return st;
+}
+
 static void put_error(gb_strbuf *b, double v)
 {
 	if (v == 0)
@@ -356,6 +385,18 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 		goto done;
 	if (!body && (st = match_whole(p, opt, lo, hi, 0.5 * opt->tolerance, false, &reserve, err)) != GB_OK)
 		goto done;
+	if (!body && !reserve && (st = gb_dc_match_outputs(p, opt, lo, hi, 0.5 * opt->tolerance, &reserve, err)) != GB_OK)
+		goto done;
+	int64_t reserve_ops = 0; /* what the reserve costs, to compare with exact formulas */
+	if (reserve) {
+		gb_ast *tmp = NULL;
+		gb_ast_counts cnt = {0};
+		if ((st = parse_program(reserve, &tmp, err)) != GB_OK)
+			goto done;
+		gb_ast_count(tmp, &cnt);
+		gb_ast_free(tmp);
+		reserve_ops = cnt.ops;
+	}
 	if (!opt->no_compress && !body) {
 		float *x = NULL, *ref = NULL;
 		int64_t n = 0;
@@ -391,10 +432,12 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 		}
 		formulas = ls == GB_OK;
 	}
-	if (!body && !formulas && reserve) { /* no exact formulas: one primitive within the tolerance */
+	bool matched = false; /* the body is the reserve: primitives matched within the tolerance */
+	if (!body && !formulas && reserve) { /* no exact formulas: primitives within the tolerance */
 		body = reserve;
 		reserve = NULL;
 		r->form = "formulas";
+		matched = true;
 	}
 	if (!body && formulas) {
 		st = gb_dc_write_formulas(p, &lf, &body, r->maps, &r->n_maps, err);
@@ -410,13 +453,14 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 		if (st == GB_OK && (st = parse_program(body, &tmp, err)) == GB_OK)
 			gb_ast_count(tmp, &cnt);
 		gb_ast_free(tmp);
-		if (st == GB_OK && reserve && cnt.ops > 1) {
-			/* one primitive of the whole input within the tolerance reads better
-			 * than exact formulas of more than one operation */
+		if (st == GB_OK && reserve && cnt.ops > reserve_ops) {
+			/* primitives matched within the tolerance read better than exact
+			 * formulas of more operations */
 			free(body);
 			body = reserve;
 			reserve = NULL;
 			r->n_maps = 0;
+			matched = true;
 		} else if (st == GB_OK && cnt.ops > 64 && cnt.ops > 8 * (p->n_units + p->n_out)) {
 			/* formulas far longer than the network itself: layers read better */
 			free(body);
@@ -429,6 +473,8 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 		goto done;
 	if (body) {
 		/* formulas, or a whole-output match */
+		if (matched)
+			st = program_modules(body, r, err);
 	} else {
 		int64_t ops, *fig_units = NULL, n_figs = 0, *top = NULL;
 		if (opt->figures_dir)

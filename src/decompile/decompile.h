@@ -239,6 +239,12 @@ gb_status gb_dc_points(const gb_pwl *p, const gb_decompile_options *opt, uint64_
                        const char **method, gb_error *err);
 /* verify.c: the network's outputs on the points (*y malloc'ed, [n, n_out]). */
 gb_status gb_dc_network_outputs(gb_model *m, const gb_pwl *p, const float *x, int64_t n, float **y, gb_error *err);
+/* match.c: every output element matched on its own, on the domain's points
+ * (lo/hi: the box), to a Boolean formula of the 0/1 input features or the
+ * max or min of some real ones, each within budget; *body (malloc'ed) is
+ * the program when every element matches, else NULL. */
+gb_status gb_dc_match_outputs(const gb_pwl *p, const gb_decompile_options *opt, const double *lo, const double *hi,
+                              double budget, char **body, gb_error *err);
 /* verify.c: runs program (parsed and checked) and network on the domain's
  * points (a fresh draw: seed + 1) and measures the differences. */
 gb_status gb_dc_verify(gb_model *m, const gb_pwl *p, const gb_ast *program, gb_tensor_map *weights,
