@@ -470,6 +470,126 @@ static gb_status round_rows(judge *j, gb_pwl *p, int bits, int *kept, gb_error *
 	return GB_OK;
 }
 
+/* ---- snapping to common values ---------------------------------------------------------- */
+
+typedef struct value_count {
+	double v;
+	int64_t n;
+} value_count;
+
+static int by_value(const void *a, const void *b)
+{
+	double x = ((const value_count *)a)->v, y = ((const value_count *)b)->v;
+	return (x > y) - (x < y);
+}
+
+/* The distinct nonzero weights and biases of p with how often each occurs,
+ * sorted by value; NULL on out of memory. */
+static value_count *value_counts(const gb_pwl *p, int64_t *n_out)
+{
+	int64_t total = 0, rows = p->n_units + p->n_out;
+	for (int64_t r = 0; r < rows; r++)
+		total += row_at((gb_pwl *)p, r)->n + 1;
+	value_count *vc = malloc((size_t)(total ? total : 1) * sizeof *vc);
+	if (!vc)
+		return NULL;
+	int64_t k = 0;
+	for (int64_t r = 0; r < rows; r++) {
+		const gb_row *row = row_at((gb_pwl *)p, r);
+		for (int t = 0; t < row->n; t++)
+			vc[k++] = (value_count){row->w[t], 1};
+		if (row->b != 0.0)
+			vc[k++] = (value_count){row->b, 1};
+	}
+	qsort(vc, (size_t)k, sizeof *vc, by_value);
+	int64_t u = 0;
+	for (int64_t i = 0; i < k; i++) {
+		if (u > 0 && vc[u - 1].v == vc[i].v)
+			vc[u - 1].n++;
+		else
+			vc[u++] = vc[i];
+	}
+	*n_out = u;
+	return vc;
+}
+
+/* v replaced by the most frequent value within rel * |v| of it, when that
+ * occurs more often than v itself. */
+static double snap_value(double v, const value_count *vc, int64_t u, double rel)
+{
+	if (v == 0.0)
+		return v;
+	double reach = rel * fabs(v);
+	int64_t a = 0, b = u; /* the first value >= v - reach */
+	while (a < b) {
+		int64_t mid = (a + b) / 2;
+		if (vc[mid].v < v - reach)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	double best = v;
+	int64_t best_n = 0, own = 0;
+	for (int64_t i = a; i < u && vc[i].v <= v + reach; i++) {
+		if (vc[i].v == v)
+			own = vc[i].n;
+		if (vc[i].n > best_n || (vc[i].n == best_n && fabs(vc[i].v - v) < fabs(best - v))) {
+			best = vc[i].v;
+			best_n = vc[i].n;
+		}
+	}
+	return best_n > own ? best : v;
+}
+
+/* Weight noise that rounding keeps (the row needs the bits elsewhere) but
+ * that makes shared structure unequal — kernel copies of a convolution
+ * off by 2^-12, one weight of a pair 1.001 — goes when every weight and
+ * bias takes the most frequent value near it: the loosest reach (3% down
+ * to 0.1% of the value) that meets the criterion wins. */
+static gb_status snap_round(judge *j, gb_pwl **pp, gb_compress_stats *s, gb_error *err)
+{
+	static const double reach[] = {3e-2, 1e-2, 3e-3, 1e-3};
+	int64_t u = 0;
+	value_count *vc = value_counts(*pp, &u);
+	if (!vc)
+		return gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory while compressing");
+	gb_status st = GB_OK;
+	for (size_t i = 0; i < sizeof reach / sizeof *reach && st == GB_OK; i++) {
+		gb_pwl *q = NULL;
+		if ((st = gb_pwl_clone(*pp, &q, err)) != GB_OK)
+			break;
+		bool changed = false;
+		for (int64_t r = 0; r < q->n_units + q->n_out; r++) {
+			gb_row *row = row_at(q, r);
+			for (int t = 0; t < row->n; t++) {
+				double v = snap_value(row->w[t], vc, u, reach[i]);
+				changed = changed || v != row->w[t];
+				row->w[t] = v;
+			}
+			double b = snap_value(row->b, vc, u, reach[i]);
+			changed = changed || b != row->b;
+			row->b = b;
+		}
+		if (!changed) {
+			gb_pwl_free(q);
+			break; /* a tighter reach changes nothing either */
+		}
+		if (!judge_eval(j, q)) {
+			gb_pwl_free(q);
+			st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory while compressing");
+		} else if (judge_ok(j, q)) {
+			gb_pwl_free(*pp);
+			*pp = q;
+			s->snapped = true;
+			break;
+		} else {
+			gb_pwl_free(q);
+		}
+	}
+	free(vc);
+	return st;
+}
+
 gb_status gb_pwl_compress(gb_pwl **pp, const double *lo, const double *hi, const gb_compress_options *o,
                           gb_compress_stats *stats, gb_error *err)
 {
@@ -575,11 +695,13 @@ gb_status gb_pwl_compress(gb_pwl **pp, const double *lo, const double *hi, const
 		 * times per row */
 		int64_t rows = (*pp)->n_units + (*pp)->n_out;
 		double each = (double)rows * (double)((*pp)->n_in + (*pp)->n_units) * (double)o->n;
-		if (st == GB_OK && s.bits > 1 && (double)rows * 5.0 * each <= 4e9) {
+		if (st == GB_OK && s.bits > 1 && (double)rows * 5.0 * each <= 2e10) {
 			int kept = s.bits;
 			st = round_rows(&j, *pp, s.bits, &kept, err);
 			s.bits = kept;
 		}
+		if (st == GB_OK)
+			st = snap_round(&j, pp, &s, err);
 		if (st == GB_OK)
 			st = gb_pwl_canonicalize(*pp, lo, hi, 1e-6, NULL, err);
 	}

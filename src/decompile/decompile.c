@@ -618,6 +618,7 @@ gb_status gb_decompile_summary_json(const gb_decompile_result *r, const gb_decom
 	cJSON_AddNumberToObject(comp, "units_after", (double)r->compress.units_after);
 	cJSON_AddNumberToObject(comp, "bits", r->compress.bits);
 	cJSON_AddBoolToObject(comp, "spectral_split", r->compress.split);
+	cJSON_AddBoolToObject(comp, "snapped", r->compress.snapped);
 	cJSON *structure = cJSON_AddObjectToObject(root, "structure");
 	cJSON *mods = cJSON_AddArrayToObject(structure, "modules");
 	for (int i = 0; i < r->n_modules; i++) {

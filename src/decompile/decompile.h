@@ -54,6 +54,7 @@ typedef struct gb_compress_stats {
 	int bits;     /* significant bits the weights were rounded to (24: not rounded) */
 	double merge_tol; /* the looser canonical tolerance kept (0: none) */
 	bool split;       /* a spectral cut made two independent modules */
+	bool snapped;     /* weights took the most frequent value near them */
 	bool skipped; /* nothing was tried: the DAG itself misses the criterion, or too_large */
 	bool too_large; /* judging candidates would cost more than about 4e9 multiply-adds each */
 } gb_compress_stats;

@@ -35,7 +35,6 @@
 #include <cjson/cJSON.h>
 
 #include "../core/core.h"
-#include "../core/rng.h"
 #include "../core/strbuf.h"
 #include "../decompile/decompile.h"
 #include "zoo.h"
@@ -392,32 +391,40 @@ static gb_status roundtrip(const char *program, gb_tensor_map *weights, const gb
 	return st;
 }
 
-/* On a box domain a trained network is farthest from its task where the
- * training draws are sparse (the corners): the largest |network - truth|
- * over the box's corners (up to 2^12) and 10,000 uniform points, the truth
- * being the ground-truth program run by the interpreter. */
-static gb_status box_distance(const gb_model *m, const char *program, const gb_domain *d, int64_t n_in,
-                              double *worst, gb_error *err)
+/* On a box domain a network is farthest from its task where the data are
+ * sparse (near the corners): the largest |network - truth| on the very
+ * points the decompiler judges and checks with (gb_dc_points: uniform
+ * points, corners, points at the first layer's kinks; its two draws),
+ * the truth being the ground-truth program run by the interpreter. */
+static gb_status box_distance(gb_model *m, const char *program, const gb_domain *d, double *worst, gb_error *err)
 {
-	int64_t corners = n_in <= 12 ? (int64_t)1 << n_in : 0, n = corners + 10000;
-	gb_tensor *x = NULL, *y = NULL;
-	gb_status st = gb_tensor_new(GB_DTYPE_F32, 2, (int64_t[]){n, n_in}, &x, err);
-	if (st != GB_OK)
-		return st;
-	float *v = x->data;
-	gb_rng rng;
-	gb_rng_seed(&rng, 1, 0x7a6f6f626f78ULL); /* "zoobox" */
-	for (int64_t i = 0; i < n; i++)
-		for (int64_t j = 0; j < n_in; j++)
-			v[i * n_in + j] = (float)(i < corners ? ((i >> j) & 1 ? d->hi : d->lo)
-			                                      : d->lo + (d->hi - d->lo) * gb_rng_uniform(&rng));
-	double agreement;
-	bool maps;
-	st = network_run(m, x, &y, err);
-	if (st == GB_OK)
-		st = recheck(program, NULL, x, y, worst, &agreement, &maps, err);
-	gb_tensor_free(y);
-	gb_tensor_free(x);
+	gb_pwl *p = NULL;
+	gb_status st = gb_pwl_lower(m, &p, err);
+	*worst = 0;
+	gb_decompile_options opt = {.domain = *d, .samples = 10000};
+	opt.domain.data = NULL;
+	for (uint64_t seed = 0; seed < 2 && st == GB_OK; seed++) {
+		float *pts = NULL;
+		int64_t n = 0;
+		const char *method;
+		gb_tensor *x = NULL, *y = NULL;
+		st = gb_dc_points(p, &opt, seed, &pts, &n, &method, err);
+		if (st == GB_OK)
+			st = gb_tensor_new(GB_DTYPE_F32, 2, (int64_t[]){n, p->n_in}, &x, err);
+		if (st == GB_OK)
+			memcpy(x->data, pts, (size_t)(n * p->n_in) * sizeof *pts);
+		double far = 0, agreement;
+		bool maps;
+		if (st == GB_OK)
+			st = network_run(m, x, &y, err);
+		if (st == GB_OK)
+			st = recheck(program, NULL, x, y, &far, &agreement, &maps, err);
+		*worst = fmax(*worst, far);
+		gb_tensor_free(y);
+		gb_tensor_free(x);
+		free(pts);
+	}
+	gb_pwl_free(p);
 	return st;
 }
 
@@ -460,8 +467,9 @@ gb_status gb_zoo_score_case(const char *dir, const char *name, gb_zoo_row *row, 
 	row->map_expected = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(structure, "maps")) > 0;
 	const cJSON *noise = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ex, "disguise"), "noise");
 	row->tolerance = cJSON_IsNumber(noise) && noise->valuedouble > 0 ? 1e-3 : 1e-4;
-	/* a noisy network is max_error away from its program: the tolerance
-	 * lets the program be that far (2.5 times: compression judges at half) */
+	/* a noisy network is max_error away from its program (on X; over a
+	 * box it is measured again below): the tolerance lets the program be
+	 * that far (2.5 times: compression judges at half) */
 	const cJSON *merr = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ex, "disguise"), "max_error");
 	if (cJSON_IsNumber(noise) && noise->valuedouble > 0 && cJSON_IsNumber(merr))
 		row->tolerance = fmax(row->tolerance, 2.5 * merr->valuedouble);
@@ -474,6 +482,13 @@ gb_status gb_zoo_score_case(const char *dir, const char *name, gb_zoo_row *row, 
 		st = gb_fail(err, GB_STATUS_BAD_FILE, "%s: expected float32 [N, ...] points", xpath);
 		goto done;
 	}
+	const char *truth = json_string(ex, "program");
+	gb_domain box;
+	gb_error e4 = {0};
+	double far = 0;
+	if (cJSON_IsNumber(noise) && noise->valuedouble > 0 && truth && gb_domain_parse(domain, &box, &e4) == GB_OK &&
+	    box.kind == GB_DOMAIN_BOX && box_distance(m, truth, &box, &far, &e4) == GB_OK)
+		row->tolerance = fmax(row->tolerance, 2.5 * far);
 	if (strcmp(kind, "trained") == 0) {
 		/* a trained network approximates its task: the program may be as far
 		 * from the network as the network is from the task's true outputs,
@@ -490,11 +505,8 @@ gb_status gb_zoo_score_case(const char *dir, const char *name, gb_zoo_row *row, 
 			double worst = 0;
 			for (int64_t i = 0; i < gb_tensor_numel(t); i++)
 				worst = fmax(worst, fabs((double)((const float *)t->data)[i] - ((const float *)yn->data)[i]));
-			const char *truth = json_string(ex, "program");
-			gb_domain dom;
-			double far = 0;
-			if (worst < 0.2 && truth && gb_domain_parse(domain, &dom, &e3) == GB_OK && dom.kind == GB_DOMAIN_BOX &&
-			    box_distance(m, truth, &dom, gb_tensor_numel(x) / x->dims[0], &far, &e3) == GB_OK && far < 0.2)
+			if (worst < 0.2 && truth && gb_domain_parse(domain, &box, &e3) == GB_OK && box.kind == GB_DOMAIN_BOX &&
+			    box_distance(m, truth, &box, &far, &e3) == GB_OK && far < 0.2)
 				row->tolerance = fmax(row->tolerance, 2.5 * far); /* the box's own distance (judged at half) */
 			if (worst < 0.2)
 				row->tolerance = fmax(row->tolerance, 8.0 * worst);

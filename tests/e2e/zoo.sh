@@ -95,13 +95,13 @@ for c in ('max4', 'min4', 'sort3', 'sort4', 'abs', 'twomod', 'map4'):
         assert r['modules'] == r['modules_expected'], r
         assert r['recovered'], r
 assert by['map4-s2'].get('map_found') is True, by['map4-s2']
-# every noise-free planted case, the noisy ones whose noise rounds away,
-# and trained networks whose task's formula is within their tolerance
-for c in [r['case'] for r in rows if r['kind'] == 'planted' and not r['case'].endswith('-noisy')] + \
-         ['clamp-noisy', 'relusum-noisy', 'map4-noisy', 'max4-noisy', 'sort4-noisy', 'pair-w8-s1', 'sort-3-w8-s1']:
+# every planted case, noisy ones included, and the trained networks whose
+# task's formula is within their tolerance
+for c in [r['case'] for r in rows if r['kind'] == 'planted'] + ['pair-w8-s1', 'sort-3-w8-s1', 'max-3-w8-s1']:
     assert by[c]['recovered'], by[c]
 assert by['pair-w8-s1']['modules'] == 2 and by['pair-w8-s1']['program_ops'] == 2, by['pair-w8-s1']
-assert sum(r['recovered'] for r in rows) >= 64, sum(r['recovered'] for r in rows)
+assert by['convdense-noisy']['conv_found'], by['convdense-noisy']
+assert sum(r['recovered'] for r in rows) >= 66, sum(r['recovered'] for r in rows)
 for r in rows:
     assert not r['false_faithful'], r
     if r['kind'] == 'planted' and r['case'].endswith(('-s0', '-s2', '-s5')):
