@@ -11,7 +11,12 @@
  * Round r of R keeps keep^(r/R) of the weights every weight matrix of the
  * chain started with (the smallest |w| of each go first: layers differ in
  * scale, so one global threshold would empty some); biases are never
- * pruned. Fine-tuning is Adam at lr 1e-3 on cross-entropy, batch 64, seeded.
+ * pruned. Fine-tuning is distillation: Adam at lr 1e-3, batch 64, seeded,
+ * on the squared error between the copy's logits and the original
+ * network's on the training samples, not on the labels (on the MNIST MLP
+ * of tests/e2e/mnist.sh, 95.35% on the held-out digits, pruned to 8% of
+ * its weights: 95.05% after distillation, 94.40% after cross-entropy on
+ * the labels).
  */
 #include <errno.h>
 #include <math.h>
@@ -87,6 +92,21 @@ static gb_status prune_layers(gb_model *m, const int64_t *start, double frac, gb
 	return GB_OK;
 }
 
+/* The network's first output on the samples x, [N, classes]. */
+static gb_status teacher_logits(const gb_model *m, const gb_tensor *x, gb_tensor **out, gb_error *err)
+{
+	gb_session *s = NULL;
+	gb_status st = gb_session_new(m, &s, err);
+	if (st == GB_OK)
+		st = gb_session_set_input(s, 0, x, err);
+	if (st == GB_OK)
+		st = gb_session_forward(s, err);
+	if (st == GB_OK)
+		st = gb_tensor_clone(gb_session_output(s, 0), out, err);
+	gb_session_free(s);
+	return st;
+}
+
 /* A copy of m through an ONNX round trip (export and import are exact). */
 static gb_status copy_model(const gb_model *m, gb_model **out, gb_error *err)
 {
@@ -111,6 +131,7 @@ gb_status gb_dc_retrain(gb_model *m, const gb_retrain_options *o, gb_model **out
 	gb_model *chain = NULL;
 	int64_t *start = NULL;
 	double *lo = NULL, *hi = NULL;
+	gb_tensor *logits = NULL;
 	gb_status st;
 	if (!(o->keep > 0 && o->keep <= 1) || o->rounds < 1 || o->epochs < 0)
 		return gb_fail(err, GB_STATUS_USAGE, "retrain: keep must be in (0, 1], rounds >= 1, epochs >= 0");
@@ -169,9 +190,14 @@ gb_status gb_dc_retrain(gb_model *m, const gb_retrain_options *o, gb_model **out
 			start[i] += w[k] != 0.0f;
 	}
 	res->weights_before = nonzero_weights(chain);
-	gb_train_data train = {o->train_x, o->train_y, o->train_label};
+	/* distillation: the pruned copy learns the network's own logits on the
+	 * training samples (squared error), not the labels */
+	if ((st = teacher_logits(m, o->train_x, &logits, err)) != GB_OK)
+		goto done;
+	gb_train_data train = {o->train_x, logits, o->train_label};
 	gb_train_config c;
 	gb_train_config_default(&c);
+	c.loss = GB_LOSS_MSE;
 	c.epochs = o->epochs;
 	c.keep_zeros = 1;
 	for (int r = 1; r <= o->rounds && st == GB_OK; r++) {
@@ -186,6 +212,7 @@ gb_status gb_dc_retrain(gb_model *m, const gb_retrain_options *o, gb_model **out
 		st = gb_train_evaluate(chain, &test, GB_LOSS_CE, &loss, &res->acc_after, err);
 done:
 	free(start);
+	gb_tensor_free(logits);
 	free(lo);
 	free(hi);
 	gb_pwl_free(p);

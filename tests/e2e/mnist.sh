@@ -32,6 +32,33 @@ expect 0 "mlp" -- "$GB" train --data "$D/train.npz" --test "$D/test.npz" \
 [ "$(wc -l <"$T/mlp.csv")" -eq 21 ] && ok || bad "mlp: 20 epochs in the log"
 floor "$T/mlp.csv" 0.95 "mnist 784-256-256-256-256-10, 20 epochs"
 
+# ---- the MLP decompiled (docs/decompiler.md, MNIST) ---------------------------------------
+# (a) without retraining: the smallest program at >= 99% argmax agreement
+# with the network on the 2,000 held-out digits; (b) with --retrain: at
+# least 10x fewer program parameters than the network's, exactly faithful
+# to the retrained network, whose test accuracy is within 0.5 points
+py "d = np.load('$D/test.npz'); np.save('$T/test_x.npy', d['x'])" "test digits as .npy"
+expect 0 "decompile (a)" -- "$GB" decompile "$T/mlp.onnx" --domain data --data "$T/test_x.npy" --agreement 0.99 \
+	-o "$T/a.gbx" --json "$T/a.json"
+py "s = json.load(open('$T/a.json'))
+f, z = s['fidelity'], s['size']
+assert s['faithful'] and f['argmax_agreement'] >= 0.99 and f['samples'] >= 2000, f
+assert z['program_params'] < z['network_params'], z
+print('mnist (a): agreement %.4f, %d of %d parameters' % (f['argmax_agreement'], z['program_params'], z['network_params']))" \
+	"(a) a smaller program at >= 99% agreement"
+expect 0 "decompile (b)" -- "$GB" decompile "$T/mlp.onnx" --domain data --retrain "$D/train.npz" --test "$D/test.npz" \
+	-o "$T/b.gbx" --json "$T/b.json"
+py "s = json.load(open('$T/b.json'))
+f, z, r = s['fidelity'], s['size'], s['retrain']
+assert s['faithful'] and f['max_abs_error'] <= f['tolerance'] <= 1e-4, f
+assert 10 * z['program_params'] <= z['network_params'], z
+assert r['test_accuracy_after'] >= r['test_accuracy_before'] - 0.005, r
+print('mnist (b): %d program parameters (%.1fx below %d), accuracy %.4f -> %.4f, max error %.2g' % (
+    z['program_params'], z['network_params'] / z['program_params'], z['network_params'],
+    r['test_accuracy_before'], r['test_accuracy_after'], f['max_abs_error']))" \
+	"(b) 10x fewer parameters, faithful, accuracy within 0.5 points"
+[ -f "$T/b.onnx" ] && ok || bad "(b) writes the retrained network next to the program"
+
 expect 0 "cnn" -- "$GB" train --data "$D/train.npz" --test "$D/test.npz" \
 	--arch conv16k5-relu-pool2-conv32k5-relu-pool2-dense10 --epochs 15 --batch 128 -o "$T/cnn.onnx" \
 	--log "$T/cnn.csv" -q
