@@ -135,22 +135,25 @@ static bool judge_eval(judge *j, const gb_pwl *p)
 	return true;
 }
 
-/* Outputs the network passes through Softmax: the same on j->y. */
+/* Outputs the network passes through Softmax or LogSoftmax: the same on
+ * j->y (the maximum subtracted, the sum in double, as the engine does). */
 static void judge_softmax(const judge *j, const gb_pwl *p)
 {
 	for (int i = 0; i < p->n_outputs; i++) {
 		const gb_pwl_io *io = &p->outputs[i];
 		if (!io->softmax)
 			continue;
+		bool is_log = io->softmax == GB_PWL_LOG_SOFTMAX;
 		for (int64_t e = 0; e < j->o->n; e++) {
 			float *y = j->y + e * p->n_out + io->offset, big = y[0];
 			double sum = 0;
 			for (int64_t k = 1; k < io->size; k++)
 				big = y[k] > big ? y[k] : big;
 			for (int64_t k = 0; k < io->size; k++)
-				sum += (y[k] = expf(y[k] - big));
+				sum += expf(y[k] - big);
+			float logsum = (float)log(sum);
 			for (int64_t k = 0; k < io->size; k++)
-				y[k] = (float)(y[k] / sum);
+				y[k] = is_log ? (y[k] - big) - logsum : (float)(expf(y[k] - big) / sum);
 		}
 	}
 }

@@ -46,7 +46,7 @@ typedef struct lower {
 	gb_session *run; /* the network on one example */
 	gb_pwl *p;
 	sym *syms; /* one per value */
-	unsigned char *softmax; /* per value: a graph output that is Softmax of its rows */
+	unsigned char *softmax; /* per value: GB_PWL_SOFTMAX / GB_PWL_LOG_SOFTMAX of its rows, for a graph output */
 	gb_error *err;
 } lower;
 
@@ -708,8 +708,9 @@ static gb_status check_linear(lower *L, const gb_node *node)
 	return GB_OK;
 }
 
-/* Softmax over the last axis of a [1, k] value that is a graph output and
- * read by nothing else: the output keeps the logits' rows and a flag. */
+/* Softmax or LogSoftmax over the last axis of a [1, k] value that is a
+ * graph output and read by nothing else: the output keeps the logits' rows
+ * and the kind. */
 static gb_status lower_softmax(lower *L, const gb_node *node)
 {
 	const gb_model *m = L->m;
@@ -725,16 +726,19 @@ static gb_status lower_softmax(lower *L, const gb_node *node)
 	for (int i = 0; i < m->n_nodes; i++)
 		for (int k = 0; k < m->nodes[i].n_inputs; k++)
 			read = read || m->nodes[i].inputs[k] == v;
-	if (!output || read || x->ndim != 2 || !(axis == 1 || axis == -1))
-		return unsupported(L, node, "Softmax is not piecewise linear; it is read only as the last step of a "
-		                            "network output [N, classes] (over the classes), which this is not");
+	if (!output || read || x->ndim != 2 || !(axis == 1 || axis == -1)) {
+		char why[256];
+		snprintf(why, sizeof why, "%s is not piecewise linear; it is read only as the last step of a network "
+		         "output [N, classes] (over the classes), which this is not", node->op_type);
+		return unsupported(L, node, why);
+	}
 	sym *out = &L->syms[v];
 	const sym *src = &L->syms[in];
 	gb_status s2 = sym_affine(L, out, src->n);
 	for (int64_t i = 0; s2 == GB_OK && i < src->n; i++)
 		if (!gb_row_copy(&out->rows[i], &src->rows[i]))
 			s2 = nomem(L);
-	L->softmax[v] = 1;
+	L->softmax[v] = strcmp(node->op_type, "LogSoftmax") == 0 ? GB_PWL_LOG_SOFTMAX : GB_PWL_SOFTMAX;
 	return s2;
 }
 
@@ -767,7 +771,7 @@ static gb_status lower_node(lower *L, const gb_node *node)
 		return lower_elementwise(L, node);
 	if (strcmp(op, "MaxPool") == 0 || strcmp(op, "GlobalMaxPool") == 0)
 		return lower_maxpool(L, node);
-	if (strcmp(op, "Softmax") == 0)
+	if (strcmp(op, "Softmax") == 0 || strcmp(op, "LogSoftmax") == 0)
 		return lower_softmax(L, node);
 	char why[256];
 	snprintf(why, sizeof why,

@@ -33,14 +33,26 @@ typedef struct gb_row {
 	double b;
 } gb_row;
 
+/* What the network applies to an output's rows (gb_pwl_io.softmax): nothing,
+ * Softmax or LogSoftmax over the (1-D) output; nonzero means the rows hold
+ * logits rather than the output itself. */
+enum { GB_PWL_PLAIN = 0, GB_PWL_SOFTMAX = 1, GB_PWL_LOG_SOFTMAX = 2 };
+
+/* The language's primitive for a nonzero softmax kind. */
+static inline const char *gb_pwl_softmax_prim(int kind)
+{
+	return kind == GB_PWL_LOG_SOFTMAX ? "log_softmax" : "softmax";
+}
+
 /* One declared tensor of the network (an input or an output). */
 typedef struct gb_pwl_io {
 	char *name;
 	int ndim;             /* per example: without the batch axis */
 	int64_t dims[GB_MAX_DIMS];
 	int64_t offset, size; /* its elements in the flat source / output space */
-	int softmax;          /* outputs: the network applies Softmax over this (1-D) output
-	                       * to the rows, which hold the logits */
+	int softmax;          /* outputs: GB_PWL_SOFTMAX or GB_PWL_LOG_SOFTMAX when the
+	                       * network applies it over this (1-D) output to the rows,
+	                       * which hold the logits; GB_PWL_PLAIN otherwise */
 } gb_pwl_io;
 
 typedef struct gb_pwl {
@@ -102,9 +114,9 @@ void gb_pwl_depths(const gb_pwl *p, int *depth);
  * inputs to the outputs must be linear in the inputs (Gemm, MatMul, Conv,
  * Add, Sub, Mul or Div by a constant, pooling by averages, batch norm,
  * shape and selection operators, ...) or piecewise linear (Relu, LeakyRelu,
- * PRelu, Abs, Max, Min, Clip, MaxPool); a Softmax over a 1-D output that
- * nothing else reads is kept as the output's `softmax` flag (the rows are
- * its logits). Anything else is refused with
+ * PRelu, Abs, Max, Min, Clip, MaxPool); a Softmax or LogSoftmax over a
+ * 1-D output that nothing else reads is kept as the output's `softmax` kind
+ * (the rows are its logits). Anything else is refused with
  * GB_STATUS_UNSUPPORTED "FILE: node 'NAME' (OP): ..." saying why. */
 gb_status gb_pwl_lower(gb_model *m, gb_pwl **out, gb_error *err);
 

@@ -422,7 +422,7 @@ gb_status gb_dc_write_formulas(const gb_pwl *p, const gb_lift *lf, char **text, 
 			gb_strbuf_put(&b, "\n");
 		}
 		if (io->softmax)
-			gb_strbuf_printf(&b, "%s = softmax(%s)\n", out[i], target);
+			gb_strbuf_printf(&b, "%s = %s(%s)\n", out[i], gb_pwl_softmax_prim(io->softmax), target);
 	}
 	if (b.oom)
 		st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
@@ -785,7 +785,7 @@ gb_status gb_dc_write_layers(const gb_pwl *p, int64_t inline_max, char **text, g
 			break;
 		gb_strbuf_printf(&body, "output %s = ", out[i]);
 		if (io->ndim == 1 && io->softmax) {
-			gb_strbuf_printf(&body, "softmax(%s)\n", pre);
+			gb_strbuf_printf(&body, "%s(%s)\n", gb_pwl_softmax_prim(io->softmax), pre);
 			L.ops++;
 		} else if (io->ndim == 1) {
 			gb_strbuf_printf(&body, "%s\n", pre);

@@ -45,6 +45,7 @@ static const gb_prim prims[GB_PRIM_COUNT] = {
 	{GB_PRIM_SUM, "sum", {"x"}, 1, false, {"axis"}},
 	{GB_PRIM_MEAN, "mean", {"x"}, 1, false, {"axis"}},
 	{GB_PRIM_SOFTMAX, "softmax", {"x"}, 1, false, {"axis"}},
+	{GB_PRIM_LOG_SOFTMAX, "log_softmax", {"x"}, 1, false, {"axis"}},
 	{GB_PRIM_CONV2D, "conv2d", {"x", "kernel", "bias", "stride", "padding", "dilation", "groups"}, 2, false, {0}},
 	{GB_PRIM_MAXPOOL2D, "maxpool2d", {"x", "size", "stride", "padding"}, 2, false, {0}},
 	{GB_PRIM_AVGPOOL2D, "avgpool2d", {"x", "size", "stride", "padding"}, 2, false, {0}},
@@ -1004,10 +1005,11 @@ static bool check_prim(checker *c, const gb_ast_expr *e, const gb_prim *p, ty *o
 		*out = has_axis ? drop_axis(&x, axis) : scalar(T_F32);
 		return true;
 	case GB_PRIM_SOFTMAX:
+	case GB_PRIM_LOG_SOFTMAX:
 		if (!arg_f32(c, ba.param[0], &x, "the argument"))
 			return false;
 		if (x.ndim == 0)
-			return fail_at(c, ba.param[0]->pos, "softmax needs an array, not a scalar");
+			return fail_at(c, ba.param[0]->pos, "%s needs an array, not a scalar", p->name);
 		if (!arg_axis(c, ba.kw[0], x.ndim, &axis, &has_axis))
 			return false;
 		x.is_list = false;

@@ -2150,19 +2150,21 @@ static bool eval_prim(comp *c, const gb_ast_expr *e, const gb_prim *p, val *out)
 		ok = ok && reduction(c, p->id, &y, axis, &x);
 		break;
 	}
-	case GB_PRIM_SOFTMAX: {
+	case GB_PRIM_SOFTMAX:
+	case GB_PRIM_LOG_SOFTMAX: {
 		if (!eval_f32(c, ba.param[0], &y, "the argument"))
 			return false;
 		int axis = 0;
 		int64_t a = -1;
 		if (y.ndim == 0)
-			ok = BAD(c, ba.param[0]->pos, "softmax needs an array, not a scalar");
+			ok = BAD(c, ba.param[0]->pos, "%s needs an array, not a scalar", p->name);
 		ok = ok && (!ba.kw[0] || eval_int(c, ba.kw[0], &a)) && gb_lang_axis(&c->env, a, y.ndim, &axis, pos);
 		SETPOS();
 		if (ok) {
 			attrs as = {.n = 0};
 			attr_int(&as, "axis", axis + 1);
-			ok = emit1(c, "Softmax", "softmax", &y, &as, V_F32, &x);
+			bool is_log = p->id == GB_PRIM_LOG_SOFTMAX;
+			ok = emit1(c, is_log ? "LogSoftmax" : "Softmax", p->name, &y, &as, V_F32, &x);
 		}
 		break;
 	}

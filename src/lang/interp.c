@@ -612,7 +612,11 @@ static bool reduce(interp *it, red_op op, const val *x, int axis, val *out, gb_a
 	return true;
 }
 
-static bool softmax(interp *it, val *x, int axis, gb_ast_pos pos)
+/* Softmax, or log-softmax when is_log, of x along axis, in place: the
+ * maximum subtracted and the sum of exponentials kept in double, as the
+ * engine does (log-softmax near 0 needs the sum to better than float's
+ * 1e-7); log-softmax is (x - max) - log(sum), never log of a quotient. */
+static bool softmax(interp *it, val *x, int axis, bool is_log, gb_ast_pos pos)
 {
 	if (!val_own(it, x, pos))
 		return false;
@@ -624,14 +628,14 @@ static bool softmax(interp *it, val *x, int axis, gb_ast_pos pos)
 			float mx = p[j];
 			for (int64_t i = 1; i < len; i++)
 				mx = max2(mx, p[i * inner + j]);
-			float s = 0;
-			for (int64_t i = 0; i < len; i++) {
-				float e = expf(p[i * inner + j] - mx);
-				p[i * inner + j] = e;
-				s += e;
-			}
+			double s = 0;
 			for (int64_t i = 0; i < len; i++)
-				p[i * inner + j] /= s;
+				s += expf(p[i * inner + j] - mx);
+			float logsum = (float)log(s), inv = (float)(1.0 / s);
+			for (int64_t i = 0; i < len; i++) {
+				float d = p[i * inner + j] - mx;
+				p[i * inner + j] = is_log ? d - logsum : expf(d) * inv;
+			}
 		}
 	}
 	return true;
@@ -1195,15 +1199,16 @@ static bool eval_prim(interp *it, const gb_ast_expr *e, const gb_prim *p, val *o
 			return false;
 		break;
 	}
-	case GB_PRIM_SOFTMAX: {
+	case GB_PRIM_SOFTMAX:
+	case GB_PRIM_LOG_SOFTMAX: {
 		if (!eval_f32(it, ba.param[0], &x, "the argument"))
 			return false;
 		int axis = 0;
 		int64_t a = -1;
 		if (x.ndim == 0)
-			ok = fail_at(it, ba.param[0]->pos, "softmax needs an array, not a scalar");
+			ok = fail_at(it, ba.param[0]->pos, "%s needs an array, not a scalar", p->name);
 		ok = ok && (!ba.kw[0] || eval_int(it, ba.kw[0], &a)) && gb_lang_axis(&it->env, a, x.ndim, &axis, pos) &&
-		     softmax(it, &x, axis, pos);
+		     softmax(it, &x, axis, p->id == GB_PRIM_LOG_SOFTMAX, pos);
 		break;
 	}
 	case GB_PRIM_SORT: {

@@ -174,4 +174,26 @@ expect 2 "unknown flag" -- "$GB" decompile examples/max3.onnx --domain bool --re
 expect 2 "bad tolerance" -- "$GB" decompile examples/max3.onnx --domain bool --tolerance -1 -o "$T/x.gbx"
 no_file "$T/x.gbx" "bad input writes nothing"
 
+# ---- a classifier that ends in LogSoftmax (PyTorch's MLP fixture) ---------------------------------
+MLP=tests/fixtures/torch/mlp
+expect 0 "log_softmax output" -- "$GB" decompile $MLP/model.onnx --domain data --data $MLP/x.npy -o "$T/logsm.gbx" \
+	--json "$T/logsm.json"
+has "$T/logsm.gbx" "log_softmax(" "the program ends in log_softmax"
+py "s = json.load(open('$T/logsm.json')); assert s['faithful'] is True and s['primitives']['log_softmax'] == 1, s" \
+	"log_softmax summary"
+expect 0 "compile the log_softmax program" -- "$GB" compile "$T/logsm.gbx" -o "$T/logsm_back.onnx"
+expect 0 "run the compiled program" -- "$GB" run "$T/logsm_back.onnx" --input $MLP/x.npy --output "$T/logsm_y.npy"
+npy_check "np.abs(np.load('$T/logsm_y.npy') - np.load('$MLP/y.npy')).max() <= 1e-4" "compiled program against PyTorch's y"
+py "import onnx
+from onnx import helper as h, numpy_helper as nh, TensorProto as TP
+r = np.random.default_rng(7)
+W = lambda n, *s: nh.from_array(r.uniform(-1, 1, s).astype(np.float32), n)
+mid = [h.make_node('MatMul', ['x', 'w1'], ['m1']), h.make_node('LogSoftmax', ['m1'], ['s'], name='early_log'),
+       h.make_node('MatMul', ['s', 'w2'], ['p'])]
+onnx.save(h.make_model(h.make_graph(mid, 'mid', [h.make_tensor_value_info('x', TP.FLOAT, ['N', 4])],
+                                    [h.make_tensor_value_info('p', TP.FLOAT, ['N', 3])], [W('w1', 4, 6), W('w2', 6, 3)]),
+                       opset_imports=[h.make_opsetid('', 13)]), '$T/logsm_mid.onnx')" "make a LogSoftmax-in-the-middle model"
+expect 3 "log_softmax in the middle" -- "$GB" decompile "$T/logsm_mid.onnx" --domain box:-1,1 -o "$T/x.gbx"
+err_has "node 'early_log' (LogSoftmax)" "log_softmax in the middle refused"
+
 finish decompile

@@ -208,6 +208,8 @@ static const row primitives[] = {
 	 G_REAL, SUMS, SUMS, "ReduceSum", "ReduceMean", false},
 	{"softmax", "input x: f32[3, 4]\noutput y = softmax(x)\noutput z = softmax(x, axis=0)\n", G_REAL, 1e-6f, 1e-6f,
 	 "Softmax", "Softmax", false},
+	{"log_softmax", "input x: f32[3, 4]\noutput y = log_softmax(x)\noutput z = log_softmax(x, axis=0)\n", G_REAL, 1e-6f,
+	 1e-6f, "LogSoftmax", "LogSoftmax", false},
 	{"conv2d",
 	 "input img: f32[2, 5, 5]\n"
 	 "param K: f32[4, 1, 3, 3] = [[[[-1.0, 0.0, 1.0], [-0.5, 0.5, -1.0], [0.0, 1.0, -0.5]]], [[[0.5, -1.0, 0.0], "

@@ -272,6 +272,13 @@ static void r_softmax(const float *x, float *y)
 	for (int i = 0; i < D; i++) s += exp(x[i] - m);
 	for (int i = 0; i < D; i++) y[i] = (float)(exp(x[i] - m) / s);
 }
+static void r_log_softmax(const float *x, float *y)
+{
+	double m = x[0], s = 0;
+	for (int i = 1; i < D; i++) m = x[i] > m ? x[i] : m;
+	for (int i = 0; i < D; i++) s += exp(x[i] - m);
+	for (int i = 0; i < D; i++) y[i] = (float)(x[i] - m - log(s));
+}
 static const float W[2][6] = {{1, -2, 0.5f, 0, 3, -1}, {0.25f, 0.25f, -0.75f, 2, -3, 1}};
 static void r_dense(const float *x, float *y)
 {
@@ -380,6 +387,7 @@ static const prim_case cases[] = {
 	{"sum mean", "output y = [sum(x), mean(x)]", 2, r_sum, 1e-5},
 	{"sum axis", "output y = sum(reshape(x, [2, 3]), axis=0)", 3, r_sum_axis, 0},
 	{"softmax", "output y = softmax(x)", D, r_softmax, 1e-6},
+	{"log_softmax", "output y = log_softmax(x)", D, r_log_softmax, 1e-6},
 	{"dense",
 	 "param W: f32[2, 6] = [[1, -2, 0.5, 0, 3, -1], [0.25, 0.25, -0.75, 2, -3, 1]]\n"
 	 "param b: f32[2] = [0.5, -1]\noutput y = dense(x, W, b)",

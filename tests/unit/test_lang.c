@@ -801,6 +801,10 @@ CHECK_ERROR(concat_mismatch, "input x: f32[3]\ninput z: f32[2, 3]\noutput y = co
             "t.gbx:3:22: concat along axis 0: f32[2, 3] does not fit f32[3]")
 CHECK_ERROR(where_condition, "input x: f32[4]\noutput y = where(x, x, x)\n",
             "t.gbx:2:18: the condition of where must be bool, not f32[4]")
+CHECK_ERROR(log_softmax_of_scalar, "input x: f32\noutput y = log_softmax(x)\n",
+            "t.gbx:2:24: log_softmax needs an array, not a scalar")
+CHECK_ERROR(log_softmax_axis, "input x: f32[2, 3]\noutput y = log_softmax(x, axis=2)\n",
+            "t.gbx:2:32: axis 2 is out of range for rank 2")
 CHECK_ERROR(float_of_f32, "input x: f32[3]\noutput y = float(x)\n", "t.gbx:2:18: float converts bool, not f32[3]")
 CHECK_ERROR(ordering_bools, "input x: f32[3]\noutput y = (x < 1) < (x > 2)\n",
             "t.gbx:2:20: '<' compares f32 with f32, not bool[3] with bool[3]")
