@@ -5,10 +5,12 @@
  * white, scaled by the unit's largest |weight|. PNG encoding is stb's
  * (stb_image_write, Debian's libstb).
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <stb_image_write.h>
 
@@ -40,6 +42,8 @@ gb_status gb_dc_unit_figures(const gb_pwl *p, const char *dir, int64_t **units, 
 	int64_t h, w;
 	if (!image_shape(p, &h, &w))
 		return GB_OK;
+	if (mkdir(dir, 0777) != 0 && errno != EEXIST) /* the folder itself, as -o makes its file */
+		return gb_fail(err, GB_STATUS_IO, "%s: cannot make the figures folder: %s", dir, strerror(errno));
 	int *depth = malloc((size_t)(p->n_units + 1) * sizeof *depth);
 	unsigned char *rgb = malloc((size_t)(h * w * 3));
 	int64_t *list = malloc((size_t)(p->n_units + 1) * sizeof *list);

@@ -13,10 +13,11 @@
  * scale, so one global threshold would empty some); biases are never
  * pruned. Fine-tuning is distillation: Adam at lr 1e-3, batch 64, seeded,
  * on the squared error between the copy's logits and the original
- * network's on the training samples, not on the labels (on the MNIST MLP
- * of tests/e2e/mnist.sh, 95.35% on the held-out digits, pruned to 8% of
- * its weights: 95.05% after distillation, 94.40% after cross-entropy on
- * the labels).
+ * network's on the training samples, not on the labels; after the last
+ * round, as many epochs again at lr 1e-4 let it settle. On two MNIST MLPs
+ * of 95.30% and 95.35%, pruned to 8% of their weights: 95.20% and 95.20%;
+ * cross-entropy on the labels gave 95.45% and 94.75%, and without the last
+ * phase 94.80% and 95.05% (distilled) or 94.95% and 94.35% (labels).
  */
 #include <errno.h>
 #include <math.h>
@@ -92,6 +93,29 @@ static gb_status prune_layers(gb_model *m, const int64_t *start, double frac, gb
 	return GB_OK;
 }
 
+/* x seen in the network's input shape when only the shape differs (digits
+ * stored as [N, 1, 28, 28] for a network that reads [N, 784]): the same
+ * data, C order; anything else as it is, for the trainer to refuse. */
+static gb_tensor fit_view(const gb_model *m, const gb_tensor *x)
+{
+	gb_tensor v = *x;
+	const gb_value *in = &m->values[m->inputs[0]];
+	if (m->n_inputs < 1 || in->ndim < 1 || in->ndim > GB_MAX_DIMS || x->ndim < 1 || x->dims[0] < 1)
+		return v;
+	int64_t per = 1;
+	for (int i = 1; i < in->ndim; i++) {
+		if (in->dims[i] < 0)
+			return v;
+		per *= in->dims[i];
+	}
+	if (per * x->dims[0] != gb_tensor_numel(x))
+		return v;
+	v.ndim = in->ndim;
+	for (int i = 1; i < in->ndim; i++)
+		v.dims[i] = in->dims[i];
+	return v;
+}
+
 /* The network's first output on the samples x, [N, classes]. */
 static gb_status teacher_logits(const gb_model *m, const gb_tensor *x, gb_tensor **out, gb_error *err)
 {
@@ -135,7 +159,8 @@ gb_status gb_dc_retrain(gb_model *m, const gb_retrain_options *o, gb_model **out
 	gb_status st;
 	if (!(o->keep > 0 && o->keep <= 1) || o->rounds < 1 || o->epochs < 0)
 		return gb_fail(err, GB_STATUS_USAGE, "retrain: keep must be in (0, 1], rounds >= 1, epochs >= 0");
-	gb_train_data test = {o->test_x, o->test_y, o->test_label};
+	gb_tensor train_x = fit_view(m, o->train_x), test_x = fit_view(m, o->test_x);
+	gb_train_data test = {&test_x, o->test_y, o->test_label};
 	double loss;
 	if ((st = gb_train_evaluate(m, &test, GB_LOSS_CE, &loss, &res->acc_before, err)) != GB_OK)
 		return st;
@@ -190,14 +215,18 @@ gb_status gb_dc_retrain(gb_model *m, const gb_retrain_options *o, gb_model **out
 			start[i] += w[k] != 0.0f;
 	}
 	res->weights_before = nonzero_weights(chain);
-	/* distillation: the pruned copy learns the network's own logits on the
-	 * training samples (squared error), not the labels */
-	if ((st = teacher_logits(m, o->train_x, &logits, err)) != GB_OK)
+	/* distillation: the pruned copy learns the network's own outputs on the
+	 * training samples (squared error), not the labels — except after a
+	 * LogSoftmax, whose log-probabilities of the classes the network rules
+	 * out (-20, -30) would dominate a squared error: there cross-entropy on
+	 * the labels, which reads log-probabilities exactly as it reads logits */
+	bool log_probs = p->n_outputs > 0 && p->outputs[0].softmax == GB_PWL_LOG_SOFTMAX;
+	if (!log_probs && (st = teacher_logits(m, &train_x, &logits, err)) != GB_OK)
 		goto done;
-	gb_train_data train = {o->train_x, logits, o->train_label};
+	gb_train_data train = {&train_x, log_probs ? o->train_y : logits, o->train_label};
 	gb_train_config c;
 	gb_train_config_default(&c);
-	c.loss = GB_LOSS_MSE;
+	c.loss = log_probs ? GB_LOSS_CE : GB_LOSS_MSE;
 	c.epochs = o->epochs;
 	c.keep_zeros = 1;
 	for (int r = 1; r <= o->rounds && st == GB_OK; r++) {
@@ -207,6 +236,11 @@ gb_status gb_dc_retrain(gb_model *m, const gb_retrain_options *o, gb_model **out
 		c.seed = o->seed + (uint64_t)r;
 		if (c.epochs > 0)
 			st = gb_train_model(chain, &train, NULL, &c, NULL, NULL, NULL, err);
+	}
+	if (st == GB_OK && c.epochs > 0) { /* then settle at a tenth of the rate */
+		c.lr *= 0.1;
+		c.seed = o->seed + (uint64_t)o->rounds + 1;
+		st = gb_train_model(chain, &train, NULL, &c, NULL, NULL, NULL, err);
 	}
 	if (st == GB_OK)
 		st = gb_train_evaluate(chain, &test, GB_LOSS_CE, &loss, &res->acc_after, err);

@@ -59,6 +59,32 @@ print('mnist (b): %d program parameters (%.1fx below %d), accuracy %.4f -> %.4f,
 	"(b) 10x fewer parameters, faithful, accuracy within 0.5 points"
 [ -f "$T/b.onnx" ] && ok || bad "(b) writes the retrained network next to the program"
 
+# ---- a network PyTorch trained and exported (tests/fixtures/make_torch_mnist.py) --------------
+# 784-128-64-10 ending in LogSoftmax, 109,386 parameters: (a) as above; (b)
+# keeping 11% of its weights (a small network has less to spare than the
+# 4x256 MLP's 8%), still more than 10x below the network's parameters
+P=tests/fixtures/torch_mnist
+expect 0 "torch decompile (a)" -- "$GB" decompile "$P/model.onnx" --domain data --data "$T/test_x.npy" \
+	--agreement 0.99 -o "$T/ta.gbx" --json "$T/ta.json"
+has "$T/ta.gbx" "log_softmax(" "(a) the program ends in log_softmax"
+py "s = json.load(open('$T/ta.json'))
+f, z = s['fidelity'], s['size']
+assert s['faithful'] and f['argmax_agreement'] >= 0.99 and z['program_params'] < z['network_params'], (f, z)
+print('torch mnist (a): agreement %.4f, %d of %d parameters' % (f['argmax_agreement'], z['program_params'], z['network_params']))" \
+	"torch (a) a smaller program at >= 99% agreement"
+expect 0 "torch decompile (b)" -- "$GB" decompile "$P/model.onnx" --domain data --retrain "$D/train.npz" \
+	--test "$D/test.npz" --keep 0.11 -o "$T/tb.gbx" --json "$T/tb.json"
+py "s = json.load(open('$T/tb.json'))
+f, z, r = s['fidelity'], s['size'], s['retrain']
+assert s['faithful'] and f['max_abs_error'] <= f['tolerance'] <= 1e-4, f
+assert 10 * z['program_params'] <= z['network_params'], z
+assert abs(r['test_accuracy_before'] - json.load(open('$P/info.json'))['test_accuracy']) < 1e-9, r
+assert r['test_accuracy_after'] >= r['test_accuracy_before'] - 0.005, r
+print('torch mnist (b): %d program parameters (%.1fx below %d), accuracy %.4f -> %.4f, max error %.2g' % (
+    z['program_params'], z['network_params'] / z['program_params'], z['network_params'],
+    r['test_accuracy_before'], r['test_accuracy_after'], f['max_abs_error']))" \
+	"torch (b) 10x fewer parameters, faithful, accuracy within 0.5 points"
+
 expect 0 "cnn" -- "$GB" train --data "$D/train.npz" --test "$D/test.npz" \
 	--arch conv16k5-relu-pool2-conv32k5-relu-pool2-dense10 --epochs 15 --batch 128 -o "$T/cnn.onnx" \
 	--log "$T/cnn.csv" -q
