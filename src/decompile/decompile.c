@@ -440,7 +440,7 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 		matched = true;
 	}
 	if (!body && formulas) {
-		st = gb_dc_write_formulas(p, &lf, &body, r->maps, &r->n_maps, err);
+		st = gb_dc_write_formulas(p, &lf, r->modules, r->n_modules, &body, r->maps, &r->n_maps, err);
 		r->form = "formulas";
 		r->lift_counts[0] = lf.counts.max;
 		r->lift_counts[1] = lf.counts.min;
@@ -486,7 +486,7 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 		if (st == GB_OK)
 			st = gb_dc_write_layers(p, INLINE_MAX, &body, r->weights,
 			                        opt->weights_file ? opt->weights_file : "weights.safetensors",
-			                        &r->program_params, &ops, &r->conv, &figs, err);
+			                        &r->program_params, &ops, &r->conv, &figs, r->modules, r->n_modules, err);
 		free(fig_units);
 		free(top);
 		r->figures = n_figs;
@@ -543,6 +543,7 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 		goto done;
 	gb_ast_count(final, &r->counts);
 	r->program_ops = r->counts.ops;
+	gb_dc_modules_mark_defs(r->modules, r->n_modules, final);
 done:
 	free(lo);
 	free(hi);
@@ -624,9 +625,7 @@ gb_status gb_decompile_summary_json(const gb_decompile_result *r, const gb_decom
 	for (int i = 0; i < r->n_modules; i++) {
 		const gb_dc_module *md = &r->modules[i];
 		cJSON *o = cJSON_CreateObject();
-		char name[32];
-		snprintf(name, sizeof name, "module%d", i + 1);
-		cJSON_AddStringToObject(o, "name", name);
+		cJSON_AddStringToObject(o, "name", md->name);
 		cJSON *ins = cJSON_AddArrayToObject(o, "inputs");
 		for (int64_t k = 0; k < md->n_inputs; k++)
 			cJSON_AddItemToArray(ins, cJSON_CreateNumber((double)md->inputs[k]));
@@ -634,6 +633,7 @@ gb_status gb_decompile_summary_json(const gb_decompile_result *r, const gb_decom
 		for (int64_t k = 0; k < md->n_outputs; k++)
 			cJSON_AddItemToArray(outs, cJSON_CreateNumber((double)md->outputs[k]));
 		cJSON_AddNumberToObject(o, "units", (double)md->n_units);
+		cJSON_AddBoolToObject(o, "def", md->def);
 		cJSON_AddItemToArray(mods, o);
 	}
 	cJSON *convs = cJSON_AddArrayToObject(structure, "conv");

@@ -85,10 +85,14 @@ typedef struct gb_decompile_options {
 } gb_decompile_options;
 
 /* An independent part: the flat input features and outputs of one
- * connected component of the DAG. */
+ * connected component of the DAG (both ascending). The writers make it a
+ * def of its name when that reads better (docs/decompiler.md); def says
+ * whether the final program has one. */
 typedef struct gb_dc_module {
+	char name[32]; /* "module1", ... (distinct from the network's input and output names) */
 	int64_t *inputs, *outputs;
 	int64_t n_inputs, n_outputs, n_units;
+	bool def;
 } gb_dc_module;
 
 /* A cell applied to evenly spaced chunks of the input (a map). */
@@ -177,6 +181,9 @@ gb_status gb_dc_retrain(gb_model *m, const gb_retrain_options *o, gb_model **out
 /* structure.c: the modules of p, in the order of their first output. */
 gb_status gb_dc_modules(const gb_pwl *p, gb_dc_module **mods, int *n_mods, gb_error *err);
 void gb_dc_modules_free(gb_dc_module *mods, int n);
+/* structure.c: sets each module's def flag: whether program defines a
+ * function of the module's name at top level. */
+void gb_dc_modules_mark_defs(gb_dc_module *mods, int n, const gb_ast *program);
 
 
 /* A program identifier from a tensor name ("input.1" -> "input_1"; names
@@ -186,9 +193,11 @@ void gb_dc_identifier(const char *name, const char *fallback, char *out, size_t 
 /* write.c: the formulas of lf as a program (declarations and assignments);
  * outputs that apply one formula to evenly spaced chunks of a 1-D input
  * are written as a def called in a comprehension (maps[], at most
- * GB_DC_MAX_MAPS, *n_maps of them). */
-gb_status gb_dc_write_formulas(const gb_pwl *p, const gb_lift *lf, char **text, gb_dc_map *maps, int *n_maps,
-                               gb_error *err);
+ * GB_DC_MAX_MAPS, *n_maps of them). With the modules of p (mods may be
+ * NULL), independent parts are written as one def each, named after the
+ * module, when that reads better (docs/decompiler.md). */
+gb_status gb_dc_write_formulas(const gb_pwl *p, const gb_lift *lf, const gb_dc_module *mods, int n_mods, char **text,
+                               gb_dc_map *maps, int *n_maps, gb_error *err);
 
 /* write.c: names for the network's inputs and outputs as identifiers,
  * distinct from each other (at most 64 of each). */
@@ -207,7 +216,8 @@ void gb_dc_element_name(const char *name, int ndim, const int64_t *dims, int64_t
  * written; ops: operations written. When the first layer is a convolution
  * over the input seen as an image (conv_find.c: every unit a shifted copy
  * of a kernel), it is written as conv2d and described in *conv (filters 0
- * otherwise). */
+ * otherwise). Otherwise, with the modules of p (mods may be NULL),
+ * independent parts are written as one def each, like the formulas. */
 /* Figures of first-layer units for the layers' comments: figure k shows
  * unit units[k] and is written ref/unit%03d.png. */
 typedef struct gb_dc_figures {
@@ -220,7 +230,7 @@ typedef struct gb_dc_figures {
 
 gb_status gb_dc_write_layers(const gb_pwl *p, int64_t inline_max, char **text, gb_tensor_map *weights,
                              const char *weights_file, int64_t *params, int64_t *ops, gb_dc_conv *conv,
-                             const gb_dc_figures *figs, gb_error *err);
+                             const gb_dc_figures *figs, const gb_dc_module *mods, int n_mods, gb_error *err);
 
 /* figures.c: for a model whose one input is an image (H x W, 1 x H x W, or a
  * square number of features), one PNG per first-layer unit (its input

@@ -3,8 +3,10 @@
  * the connected components of the graph whose nodes are the input
  * features, the units and the outputs, with an edge wherever a row reads a
  * source. Each component that reaches an output is a module: the program
- * can compute it on its own from its own inputs.
+ * can compute it on its own from its own inputs. write.c makes modules
+ * functions; gb_dc_modules_mark_defs reads back which ones it did.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,6 +99,19 @@ gb_status gb_dc_modules(const gb_pwl *p, gb_dc_module **out, int *n_out, gb_erro
 		if (s >= 0)
 			mods[s].n_units++;
 	}
+	/* names a def can take: not one of the program's inputs or outputs */
+	char in_names[64][64], out_names[64][64];
+	bool named = p->n_inputs <= 64 && p->n_outputs <= 64; /* as many as the writers name */
+	if (named)
+		gb_dc_io_names(p, in_names, out_names);
+	for (int m = 0; m < n_mods; m++) {
+		snprintf(mods[m].name, sizeof mods[m].name, "module%d", m + 1);
+		for (int i = 0; named && i < p->n_inputs + p->n_outputs; i++)
+			if (strcmp(mods[m].name, i < p->n_inputs ? in_names[i] : out_names[i - p->n_inputs]) == 0) {
+				snprintf(mods[m].name, sizeof mods[m].name, "module%d_part", m + 1);
+				break;
+			}
+	}
 	free(parent);
 	free(slot);
 	*out = mods;
@@ -107,4 +122,16 @@ nomem:
 	free(slot);
 	gb_dc_modules_free(mods, n_mods);
 	return gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
+}
+
+void gb_dc_modules_mark_defs(gb_dc_module *mods, int n, const gb_ast *program)
+{
+	for (int m = 0; m < n; m++) {
+		mods[m].def = false;
+		for (int i = 0; program && i < program->body.n_stmts; i++) {
+			const gb_ast_stmt *s = program->body.stmts[i];
+			if (s->kind == GB_AST_DEF && strcmp(s->u.def.name, mods[m].name) == 0)
+				mods[m].def = true;
+		}
+	}
 }

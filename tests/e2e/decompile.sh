@@ -196,4 +196,15 @@ onnx.save(h.make_model(h.make_graph(mid, 'mid', [h.make_tensor_value_info('x', T
 expect 3 "log_softmax in the middle" -- "$GB" decompile "$T/logsm_mid.onnx" --domain box:-1,1 -o "$T/x.gbx"
 err_has "node 'early_log' (LogSoftmax)" "log_softmax in the middle refused"
 
+# ---- modules: a def per independent part, named as in the summary ----------------------------
+expect 0 "compile twomod" -- "$GB" compile zoo/planted/twomod.gbx -o "$T/twomod.onnx"
+expect 0 "twomod" -- "$GB" decompile "$T/twomod.onnx" --domain box:-1,1 -o "$T/twomod.gbx" --json "$T/twomod.json"
+has "$T/twomod.gbx" "def module1(v: f32[3]) -> f32:" "a def per module"
+has "$T/twomod.gbx" "y[1] = module2(x[3:6])" "each module called on its own inputs"
+py "m = json.load(open('$T/twomod.json'))['structure']['modules']
+assert [(d['name'], d['inputs'], d['outputs'], d['def']) for d in m] == [
+    ('module1', [0, 1, 2], [0], True), ('module2', [3, 4, 5], [1], True)], m" "the summary names the defs"
+py "np.save('$T/box6.npy', np.random.default_rng(4).uniform(-1, 1, (300, 6)).astype(np.float32))" "box points"
+agree "$T/twomod.onnx" "$T/twomod.gbx" "$T/box6.npy" 1e-5 "the program with defs runs like the network"
+
 finish decompile

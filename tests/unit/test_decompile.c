@@ -197,7 +197,7 @@ static char *formulas(gb_pwl *p)
 	char *text = NULL;
 	gb_dc_map maps[GB_DC_MAX_MAPS];
 	int n_maps = 0;
-	cr_assert_eq(gb_dc_write_formulas(p, &lf, &text, maps, &n_maps, &err), GB_OK, "%s", err.msg);
+	cr_assert_eq(gb_dc_write_formulas(p, &lf, NULL, 0, &text, maps, &n_maps, &err), GB_OK, "%s", err.msg);
 	gb_lift_free(&lf);
 	gb_pwl_free(p);
 	return text;
@@ -515,4 +515,246 @@ Test(decompile, keeps_a_trailing_log_softmax)
 	gb_decompile_result_free(&r);
 	gb_tensor_free(x);
 	gb_model_free(m);
+}
+
+/* ---- modules written as functions ---------------------------------------------------------- */
+
+/* A DAG over x: f32[n_in] with outputs y: f32[n_out] and, when z, z: f32;
+ * rows empty. */
+static gb_pwl *dag_out(int64_t n_in, int64_t n_out, bool z)
+{
+	gb_pwl *p = dag(n_in);
+	p->outputs[0].dims[0] = p->outputs[0].size = n_out;
+	p->n_out = n_out + z;
+	if (z) {
+		p->n_outputs = 2;
+		p->outputs = realloc(p->outputs, 2 * sizeof *p->outputs);
+		p->outputs[1] = (gb_pwl_io){.name = strdup("z"), .ndim = 0, .offset = n_out, .size = 1};
+	}
+	p->outs = realloc(p->outs, (size_t)p->n_out * sizeof *p->outs);
+	memset(p->outs, 0, (size_t)p->n_out * sizeof *p->outs);
+	return p;
+}
+
+/* Output o gets w * source s. */
+static void out_term(gb_pwl *p, int64_t o, int s, double w)
+{
+	gb_row_push(&p->outs[o], s, w);
+	gb_row_compact(&p->outs[o]);
+}
+
+/* The program text parsed, checked and run by the interpreter on points of
+ * [-1, 1]: its largest distance from p. Also counts it (*counts) and says
+ * which modules it writes as defs. */
+static double program_error(const char *text, const gb_pwl *p, gb_tensor_map *weights, gb_ast_counts *counts,
+                            gb_dc_module *mods, int n_mods)
+{
+	gb_ast *ast = NULL;
+	gb_error err = {0};
+	cr_assert_eq(gb_ast_parse(text, strlen(text), "(test)", &ast, &err), GB_OK, "%s\n%s", err.msg, text);
+	cr_assert_eq(gb_ast_check(ast, &err), GB_OK, "%s\n%s", err.msg, text);
+	int64_t n = 300;
+	gb_tensor *x = random_input(p, n, -1.0f, 1.0f, 17);
+	gb_tensor_map *outs = NULL;
+	cr_assert_eq(gb_tensor_map_new(&outs, &err), GB_OK);
+	const gb_tensor *inputs[1] = {x};
+	cr_assert_eq(gb_ast_run_weights(ast, weights, inputs, 1, outs, &err), GB_OK, "%s\n%s", err.msg, text);
+	double *ref = malloc((size_t)(n * p->n_out) * sizeof *ref);
+	cr_assert_eq(gb_pwl_eval(p, n, x->data, ref, NULL, false, &err), GB_OK);
+	double worst = 0;
+	for (int i = 0; i < p->n_outputs; i++) {
+		const gb_tensor *y = gb_tensor_map_at(outs, i);
+		int64_t size = p->outputs[i].size;
+		cr_assert(y && gb_tensor_numel(y) == n * size, "output %d", i);
+		for (int64_t r = 0; r < n; r++)
+			for (int64_t e = 0; e < size; e++)
+				worst = fmax(worst, fabs(((const float *)y->data)[r * size + e] -
+				                         ref[r * p->n_out + p->outputs[i].offset + e]));
+	}
+	gb_ast_count(ast, counts);
+	gb_dc_modules_mark_defs(mods, n_mods, ast);
+	free(ref);
+	gb_tensor_map_free(outs);
+	gb_tensor_free(x);
+	gb_ast_free(ast);
+	return worst;
+}
+
+/* A program written with p's modules, its size and the modules. */
+typedef struct written {
+	char *text;
+	gb_ast_counts counts;
+	gb_dc_module *mods;
+	int n_mods;
+} written;
+
+static void written_free(written *w, gb_pwl *p)
+{
+	gb_dc_modules_free(w->mods, w->n_mods);
+	free(w->text);
+	gb_pwl_free(p);
+}
+
+/* p's formulas written with its modules; checked to run like p. */
+static written module_formulas(gb_pwl *p)
+{
+	written w = {0};
+	gb_lift lf;
+	gb_error err = {0};
+	cr_assert_eq(gb_dc_modules(p, &w.mods, &w.n_mods, &err), GB_OK);
+	cr_assert_eq(gb_lift_run(&lf, p, 1000, 1e-6, &err), GB_OK, "%s", err.msg);
+	gb_dc_map maps[GB_DC_MAX_MAPS];
+	int n_maps = 0;
+	cr_assert_eq(gb_dc_write_formulas(p, &lf, w.mods, w.n_mods, &w.text, maps, &n_maps, &err), GB_OK, "%s", err.msg);
+	double e = program_error(w.text, p, NULL, &w.counts, w.mods, w.n_mods);
+	cr_expect_lt(e, 1e-5, "the program is %g from the DAG:\n%s", e, w.text);
+	gb_lift_free(&lf);
+	return w;
+}
+
+static void expect_has(const char *text, const char *part)
+{
+	cr_expect(strstr(text, part) != NULL, "expected\n%s\nin\n%s", part, text);
+}
+
+Test(modules, two_parts_become_two_defs)
+{
+	/* y0 = min(x0, x1) = x0 - relu(x0 - x1), y1 = |x2 - x3| = 2 relu(x2 - x3) - x2 + x3 */
+	gb_pwl *p = dag_out(4, 2, false);
+	int a = unit(p, 0, 0, 1, 1, -1), b = unit(p, 0, 2, 1, 3, -1);
+	out_term(p, 0, 0, 1);
+	out_term(p, 0, a, -1);
+	out_term(p, 1, b, 2);
+	out_term(p, 1, 2, -1);
+	out_term(p, 1, 3, 1);
+	written w = module_formulas(p);
+	expect_has(w.text, "# module1: x[0:2] -> y[0]\ndef module1(v: f32[2]) -> f32:\n    return min(v[0], v[1])\n");
+	expect_has(w.text, "def module2(v: f32[2]) -> f32:\n    return abs(");
+	expect_has(w.text, "\ny[0] = module1(x[0:2])\ny[1] = module2(x[2:4])\n");
+	cr_expect_eq(w.counts.defs, 2);
+	cr_expect_eq(w.counts.def_calls, 2);
+	cr_expect_eq(w.counts.ops, 5, "min, abs, - and two calls: %lld", (long long)w.counts.ops);
+	cr_assert_eq(w.n_mods, 2);
+	cr_expect(w.mods[0].def && w.mods[1].def && strcmp(w.mods[1].name, "module2") == 0);
+	written_free(&w, p);
+}
+
+Test(modules, shared_names_gathered_inputs_and_slices_of_the_output)
+{
+	/* module1 reads x0, x1, x3: y0 = max(x0, x1) + x3, y1 = max(x0, x1) - x3;
+	 * module2 reads x2: y2 = relu(x2); module3 passes x4 on: y3 = 0.5 x4 */
+	gb_pwl *p = dag_out(5, 4, false);
+	int u = unit(p, 0, 0, -1, 1, 1), r = unit(p, 0, 2, 1, -1, 0);
+	for (int o = 0; o < 2; o++) {
+		out_term(p, o, 0, 1);
+		out_term(p, o, u, 1);
+		out_term(p, o, 3, o ? -1 : 1);
+	}
+	out_term(p, 2, r, 1);
+	out_term(p, 3, 4, 0.5);
+	written w = module_formulas(p);
+	expect_has(w.text, "def module1(v: f32[3]) -> f32[2]:\n    largest1 = max(v[0], v[1])\n    return [");
+	expect_has(w.text, "def module2(v: f32) -> f32:\n    return relu(v)\n");
+	expect_has(w.text, "\ny[0:2] = module1([x[0], x[1], x[3]])\ny[2] = module2(x[2])\ny[3] = 0.5 * x[4]\n");
+	cr_expect(strstr(w.text, "\nlargest1") == NULL, "the shared name stays inside its def:\n%s", w.text);
+	cr_assert_eq(w.n_mods, 3);
+	cr_expect(w.mods[0].def && w.mods[1].def && !w.mods[2].def, "module3 is a line, not a def");
+	written_free(&w, p);
+}
+
+Test(modules, long_results_are_named_and_tuples_reach_two_outputs)
+{
+	/* module1 (x0, x1): y0 = clamp(x0, -1, 2) + x1, y1 = clamp(x1, -1, 2) + x0,
+	 * z = clamp(x0 + x1, -1, 2); module2: y2 = relu(x2 - x3) */
+	gb_pwl *p = dag_out(4, 3, true);
+	int a0 = unit(p, 1, 0, 1, -1, 0), b0 = unit(p, -2, 0, 1, -1, 0);
+	int a1 = unit(p, 1, 1, 1, -1, 0), b1 = unit(p, -2, 1, 1, -1, 0);
+	int a2 = unit(p, 1, 0, 1, 1, 1), b2 = unit(p, -2, 0, 1, 1, 1);
+	int pairs[3][3] = {{a0, b0, 1}, {a1, b1, 0}, {a2, b2, -1}};
+	int64_t outs[3] = {0, 1, 3};
+	for (int k = 0; k < 3; k++) {
+		out_term(p, outs[k], pairs[k][0], 1);
+		out_term(p, outs[k], pairs[k][1], -1);
+		if (pairs[k][2] >= 0)
+			out_term(p, outs[k], pairs[k][2], 1);
+		p->outs[outs[k]].b = -1;
+	}
+	out_term(p, 2, unit(p, 0, 2, 1, 3, -1), 1);
+	written w = module_formulas(p);
+	expect_has(w.text, "def module1(v: f32[2]) -> (f32[2], f32):\n    y_0 = ");
+	expect_has(w.text, "    return [y_0, y_1], z\n");
+	expect_has(w.text, "\ny[0:2], z = module1(x[0:2])\ny[2] = module2(x[2:4])\n");
+	written_free(&w, p);
+}
+
+Test(modules, parts_of_one_input_each_stay_lines)
+{
+	/* y0 = relu(x0), y1 = relu(x1 - 0.5): two modules with nothing to gather or name */
+	gb_pwl *p = dag_out(2, 2, false);
+	out_term(p, 0, unit(p, 0, 0, 1, -1, 0), 1);
+	out_term(p, 1, unit(p, -0.5, 1, 1, -1, 0), 1);
+	written w = module_formulas(p);
+	expect_has(w.text, "\ny[0] = relu(x[0])\ny[1] = relu(x[1] - 0.5)\n");
+	cr_expect(strstr(w.text, "def ") == NULL, "no def:\n%s", w.text);
+	cr_expect(w.n_mods == 2 && !w.mods[0].def && !w.mods[1].def);
+	written_free(&w, p);
+}
+
+Test(modules, layers_write_a_def_per_module)
+{
+	/* module1 (x0, x1): two layers to y0; module2 (x2, x3): one layer to y1 and z */
+	gb_pwl *p = dag_out(4, 2, true);
+	int a = unit(p, 0.1, 0, 1, 1, -1), b = unit(p, 0, 0, 1, 1, 1), c2 = unit(p, 0, a, 1, b, -1);
+	int d = unit(p, 0, 2, 1, 3, 1);
+	out_term(p, 0, c2, 1);
+	out_term(p, 0, a, 0.5);
+	out_term(p, 1, d, 1);
+	out_term(p, 1, 3, -1);
+	out_term(p, 2, d, -2);
+	p->outs[2].b = 0.25;
+	gb_error err = {0};
+	gb_dc_module *mods = NULL;
+	int n_mods = 0;
+	cr_assert_eq(gb_dc_modules(p, &mods, &n_mods, &err), GB_OK);
+	cr_assert_eq(n_mods, 2);
+	gb_tensor_map *weights = NULL;
+	cr_assert_eq(gb_tensor_map_new(&weights, &err), GB_OK);
+	char *text = NULL;
+	int64_t params = 0, ops = 0;
+	gb_dc_conv conv;
+	cr_assert_eq(gb_dc_write_layers(p, 64, &text, weights, "w.safetensors", &params, &ops, &conv, NULL, mods, n_mods,
+	                                &err),
+	             GB_OK, "%s", err.msg);
+	expect_has(text, "output y: f32[2]\noutput z: f32\n");
+	expect_has(text, "param module1_layer1_from_v: f32[2, 2] = ");
+	expect_has(text, "# module1: x[0:2] -> y[0]\ndef module1(v: f32[2]) -> f32:\n"
+	                 "    layer1 = relu(dense(v, module1_layer1_from_v, module1_layer1_bias))  # 2 units\n");
+	expect_has(text, "def module2(v: f32[2]) -> (f32, f32):\n    hidden = relu(dense(v, module2_hidden_from_v))");
+	expect_has(text, "    out = dense(v, module2_out_from_v, module2_out_bias) + dense(hidden, module2_out_from_hidden)"
+	                 "\n    return out[0], out[1]\n");
+	expect_has(text, "\ny[0] = module1(x[0:2])\ny[1], z = module2(x[2:4])\n");
+	gb_ast_counts counts;
+	double e = program_error(text, p, weights, &counts, mods, n_mods);
+	cr_expect_lt(e, 1e-5, "the program is %g from the DAG:\n%s", e, text);
+	cr_expect(mods[0].def && mods[1].def);
+	gb_dc_modules_free(mods, n_mods);
+	gb_tensor_map_free(weights);
+	free(text);
+	gb_pwl_free(p);
+}
+
+Test(modules, names_stay_clear_of_the_networks_own)
+{
+	gb_pwl *p = dag(2); /* an output called module1 */
+	free(p->outputs[0].name);
+	p->outputs[0].name = strdup("module1");
+	out_term(p, 0, unit(p, 0, 0, 1, 1, -1), 1);
+	gb_error err = {0};
+	gb_dc_module *mods = NULL;
+	int n_mods = 0;
+	cr_assert_eq(gb_dc_modules(p, &mods, &n_mods, &err), GB_OK);
+	cr_assert_eq(n_mods, 1);
+	cr_expect_str_eq(mods[0].name, "module1_part");
+	gb_dc_modules_free(mods, n_mods);
+	gb_pwl_free(p);
 }
