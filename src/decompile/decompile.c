@@ -338,6 +338,40 @@ static gb_status program_modules(const char *text, gb_decompile_result *r, gb_er
 	return st;
 }
 
+/* When the ReLU DAG written as layers takes far more parameters than the
+ * network (a convolutional network: every position of every feature map a
+ * unit of its own), the network's own layers instead, if they can be
+ * written; *body and r->weights are replaced then. */
+static gb_status network_if_smaller(gb_model *m, gb_decompile_result *r, const char *wfile, char **body, char *why,
+                                    size_t why_size, gb_error *err)
+{
+	gb_tensor_map *w = NULL;
+	char *text = NULL;
+	int64_t params = 0;
+	gb_error e2 = {0};
+	gb_status st = gb_tensor_map_new(&w, err);
+	if (st != GB_OK)
+		return st;
+	gb_status ws = gb_dc_write_network(m, INLINE_MAX, &text, w, wfile, &params, &e2);
+	if (ws == GB_STATUS_NOMEM) {
+		st = gb_fail(err, ws, "%s", e2.msg);
+	} else if (ws == GB_OK && params < r->program_params) {
+		snprintf(why, why_size, "its ReLU form written out takes %lld parameters, the network %lld",
+		         (long long)r->program_params, (long long)r->network_params);
+		free(*body);
+		*body = text;
+		text = NULL;
+		gb_tensor_map_free(r->weights);
+		r->weights = w;
+		w = NULL;
+		r->program_params = params;
+		r->form = "network";
+	}
+	free(text);
+	gb_tensor_map_free(w);
+	return st;
+}
+
 static void put_error(gb_strbuf *b, double v)
 {
 	if (v == 0)
@@ -362,9 +396,31 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 		st = gb_fail(err, GB_STATUS_USAGE, "decompile: the tolerance must be >= 0 and the samples >= 1");
 		goto done;
 	}
-	if ((st = gb_pwl_lower(m, &p, err)) != GB_OK)
-		goto done;
 	r->network_params = gb_model_param_count(m);
+	const char *wfile = opt->weights_file ? opt->weights_file : "weights.safetensors";
+	char why_network[sizeof err->msg] = ""; /* why the program is the network's own layers */
+	if ((st = gb_pwl_lower(m, &p, err)) != GB_OK) {
+		/* not piecewise linear (or not readable as a DAG): the network's own
+		 * layers, checked like any program, else the reason it was refused */
+		gb_error e2 = {0};
+		if (st != GB_STATUS_UNSUPPORTED)
+			goto done;
+		size_t skip = strncmp(err->msg, m->label, strlen(m->label)) == 0 && err->msg[strlen(m->label)] == ':'
+		                  ? strlen(m->label) + 2 : 0; /* the file is named once, in the header's first line */
+		snprintf(why_network, sizeof why_network, "%s", err->msg + (skip < strlen(err->msg) ? skip : 0));
+		gb_status ns = gb_pwl_lower_io(m, &p, &e2);
+		if (ns == GB_OK)
+			ns = gb_dc_write_network(m, INLINE_MAX, &body, r->weights, wfile, &r->program_params, &e2);
+		if (ns != GB_OK) {
+			st = gb_fail(err, ns == GB_STATUS_NOMEM ? ns : st, "%s: %s; nor can it be written as its own layers: %s",
+			             m->label, why_network, e2.msg + (strncmp(e2.msg, m->label, strlen(m->label)) == 0 ? skip : 0));
+			goto done;
+		}
+		memset(err, 0, sizeof *err);
+		st = GB_OK;
+		r->form = "network";
+		goto check;
+	}
 	r->network_units = p->n_units;
 	lo = malloc((size_t)(p->n_in ? p->n_in : 1) * sizeof *lo);
 	hi = malloc((size_t)(p->n_in ? p->n_in : 1) * sizeof *hi);
@@ -484,16 +540,18 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 			st = gb_dc_top_examples(p, d, fig_units, n_figs, 3, &top, err);
 		gb_dc_figures figs = {fig_units, n_figs, opt->figures_ref ? opt->figures_ref : opt->figures_dir, top, 3};
 		if (st == GB_OK)
-			st = gb_dc_write_layers(p, INLINE_MAX, &body, r->weights,
-			                        opt->weights_file ? opt->weights_file : "weights.safetensors",
-			                        &r->program_params, &ops, &r->conv, &figs, r->modules, r->n_modules, err);
+			st = gb_dc_write_layers(p, INLINE_MAX, &body, r->weights, wfile, &r->program_params, &ops, &r->conv,
+			                        &figs, r->modules, r->n_modules, err);
 		free(fig_units);
 		free(top);
 		r->figures = n_figs;
 		r->form = "layers";
+		if (st == GB_OK && r->program_params > 2 * r->network_params)
+			st = network_if_smaller(m, r, wfile, &body, why_network, sizeof why_network, err);
 	}
 	if (st != GB_OK)
 		goto done;
+check:
 	if ((st = parse_program(body, &ast, err)) != GB_OK)
 		goto done;
 	if ((st = gb_dc_verify(m, p, ast, r->weights, opt, &r->fidelity, err)) != GB_OK)
@@ -525,9 +583,16 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 		gb_strbuf_printf(&text, " over %lld %s points (tolerance %g)\n", (long long)r->fidelity.samples, which,
 		                 opt->tolerance);
 	}
-	gb_strbuf_printf(&text, "# the network: %lld ReLU units, %lld parameters; canonical on the domain: %lld units\n",
-	                 (long long)r->network_units, (long long)r->network_params, (long long)r->canon.units_after);
-	if (!opt->no_compress && !r->compress.skipped &&
+	if (why_network[0] && r->network_units == 0)
+		gb_strbuf_printf(&text, "# the network: %lld parameters, written as its own layers: %s\n",
+		                 (long long)r->network_params, why_network);
+	else
+		gb_strbuf_printf(&text,
+		                 "# the network: %lld ReLU units, %lld parameters; canonical on the domain: %lld units\n",
+		                 (long long)r->network_units, (long long)r->network_params, (long long)r->canon.units_after);
+	if (why_network[0] && r->network_units > 0)
+		gb_strbuf_printf(&text, "# written as its own layers: %s\n", why_network);
+	if (!opt->no_compress && !r->compress.skipped && r->compress.terms_before > 0 &&
 	    (r->compress.terms_pruned > 0 || r->compress.bits < 24))
 		gb_strbuf_printf(&text, "# compressed within the criterion: %lld of %lld weights kept, %lld units, %d-bit weights\n",
 		                 (long long)r->compress.terms_after, (long long)r->compress.terms_before,

@@ -228,6 +228,27 @@ typedef struct gb_dc_figures {
 	int k;
 } gb_dc_figures;
 
+/* write.c: a param line, `param NAME: f32[...] = literal` for at most
+ * inline_max elements, else `= weights["NAME"]` with the tensor put into
+ * weights (copied); params counts the nonzero elements written; st keeps
+ * the first failure (err says why). */
+typedef struct gb_dc_params {
+	gb_strbuf *b;
+	gb_tensor_map *weights;
+	int64_t inline_max;
+	int64_t params;
+	gb_error *err;
+	gb_status st;
+} gb_dc_params;
+void gb_dc_put_param(gb_dc_params *w, const char *name, const float *data, int ndim, const int64_t *dims);
+
+/* netwrite.c: the network written node by node as its own layers (dense,
+ * conv2d, pools, activations, softmax), its weights exact; params as for
+ * gb_dc_put_param. GB_STATUS_UNSUPPORTED (naming the node) for an operator
+ * or an attribute it does not write. */
+gb_status gb_dc_write_network(gb_model *m, int64_t inline_max, char **text, gb_tensor_map *weights,
+                              const char *weights_file, int64_t *params, gb_error *err);
+
 gb_status gb_dc_write_layers(const gb_pwl *p, int64_t inline_max, char **text, gb_tensor_map *weights,
                              const char *weights_file, int64_t *params, int64_t *ops, gb_dc_conv *conv,
                              const gb_dc_figures *figs, const gb_dc_module *mods, int n_mods, gb_error *err);

@@ -829,7 +829,7 @@ static gb_status run_once(lower *L, gb_tensor **feeds)
 	return st;
 }
 
-gb_status gb_pwl_lower(gb_model *m, gb_pwl **out, gb_error *err)
+static gb_status lower_model(gb_model *m, bool io_only, gb_pwl **out, gb_error *err)
 {
 	*out = NULL;
 	lower L = {.m = m, .err = err};
@@ -875,7 +875,7 @@ gb_status gb_pwl_lower(gb_model *m, gb_pwl **out, gb_error *err)
 	for (int v = 0; v < m->n_values; v++)
 		if (m->values[v].init)
 			L.syms[v].kind = SYM_CONST;
-	for (int i = 0; i < m->n_nodes; i++)
+	for (int i = 0; i < m->n_nodes && !io_only; i++)
 		if ((st = lower_node(&L, &m->nodes[i])) != GB_OK)
 			goto done;
 	for (int i = 0; i < m->n_outputs; i++, L.p->n_outputs++) {
@@ -889,7 +889,7 @@ gb_status gb_pwl_lower(gb_model *m, gb_pwl **out, gb_error *err)
 		st = nomem(&L);
 		goto done;
 	}
-	for (int i = 0; i < m->n_outputs; i++) {
+	for (int i = 0; i < m->n_outputs && !io_only; i++) {
 		int v = m->outputs[i];
 		const gb_pwl_io *io = &L.p->outputs[i];
 		const sym *s = &L.syms[v];
@@ -915,4 +915,14 @@ done:
 	}
 	*out = L.p;
 	return GB_OK;
+}
+
+gb_status gb_pwl_lower(gb_model *m, gb_pwl **out, gb_error *err)
+{
+	return lower_model(m, false, out, err);
+}
+
+gb_status gb_pwl_lower_io(gb_model *m, gb_pwl **out, gb_error *err)
+{
+	return lower_model(m, true, out, err);
 }

@@ -119,6 +119,10 @@ void gb_pwl_depths(const gb_pwl *p, int *depth);
  * (the rows are its logits). Anything else is refused with
  * GB_STATUS_UNSUPPORTED "FILE: node 'NAME' (OP): ..." saying why. */
 gb_status gb_pwl_lower(gb_model *m, gb_pwl **out, gb_error *err);
+/* Only the inputs' and outputs' layout (no units; every output row empty):
+ * for a network whose operators are not all piecewise linear, to check a
+ * program against it (verify.c) all the same. */
+gb_status gb_pwl_lower_io(gb_model *m, gb_pwl **out, gb_error *err);
 
 /* ---- as a chain of dense layers (chain.c) --------------------------------------------- */
 

@@ -970,47 +970,51 @@ typedef struct lctx {
 	gb_status st;
 } lctx;
 
-/* param NAME: f32[r, c] = (inline literal | weights["NAME"]) */
-static void put_param(lctx *L, const char *name, const float *data, int ndim, const int64_t *dims)
+void gb_dc_put_param(gb_dc_params *w, const char *name, const float *data, int ndim, const int64_t *dims)
 {
 	int64_t n = 1;
 	for (int a = 0; a < ndim; a++)
 		n *= dims[a];
 	for (int64_t i = 0; i < n; i++)
-		L->params += data[i] != 0.0f;
-	gb_strbuf_printf(L->b, "param %s: ", name);
-	put_type(L->b, ndim, dims);
-	if (n <= L->inline_max) {
-		gb_strbuf_put(L->b, " = ");
+		w->params += data[i] != 0.0f;
+	gb_strbuf_printf(w->b, "param %s: ", name);
+	put_type(w->b, ndim, dims);
+	if (n <= w->inline_max) {
+		gb_strbuf_put(w->b, " = ");
 		for (int64_t i = 0; i < n; i++) {
 			int64_t inner = 1;
 			for (int a = ndim - 1; a >= 0; a--) {
 				inner *= dims[a];
 				if (i % inner == 0)
-					gb_strbuf_put(L->b, "[");
+					gb_strbuf_put(w->b, "[");
 			}
-			put_float(L->b, data[i]);
+			put_float(w->b, data[i]);
 			inner = 1;
-			int closed = 0;
 			for (int a = ndim - 1; a >= 0; a--) {
 				inner *= dims[a];
-				if ((i + 1) % inner == 0) {
-					gb_strbuf_put(L->b, "]");
-					closed++;
-				}
+				if ((i + 1) % inner == 0)
+					gb_strbuf_put(w->b, "]");
 			}
 			if (i + 1 < n)
-				gb_strbuf_put(L->b, ", ");
-			(void)closed;
+				gb_strbuf_put(w->b, ", ");
 		}
-		gb_strbuf_put(L->b, "\n");
+		gb_strbuf_put(w->b, "\n");
 		return;
 	}
-	gb_strbuf_printf(L->b, " = weights[\"%s\"]\n", name);
+	gb_strbuf_printf(w->b, " = weights[\"%s\"]\n", name);
 	gb_tensor t = {.dtype = GB_DTYPE_F32, .ndim = ndim, .data = (void *)data};
 	memcpy(t.dims, dims, (size_t)ndim * sizeof *dims);
-	if (L->st == GB_OK)
-		L->st = gb_tensor_map_put(L->weights, name, &t, L->err);
+	if (w->st == GB_OK)
+		w->st = gb_tensor_map_put(w->weights, name, &t, w->err);
+}
+
+/* param NAME: f32[r, c] = (inline literal | weights["NAME"]) */
+static void put_param(lctx *L, const char *name, const float *data, int ndim, const int64_t *dims)
+{
+	gb_dc_params w = {L->b, L->weights, L->inline_max, 0, L->err, L->st};
+	gb_dc_put_param(&w, name, data, ndim, dims);
+	L->params += w.params;
+	L->st = w.st;
 }
 
 /* Comment lines naming each first-layer unit's figure (its position in
