@@ -2,36 +2,41 @@
  * certify.c — a proven bound on max |A - B| over a box for two ReLU DAGs
  * (certify.h), by branch and bound with symbolic affine bounds.
  *
- * A sub-problem is a sub-box of the inputs cut by half-spaces (the
- * pre-activations of units split on, each known to be >= 0 or <= 0 there),
- * with every unit whose sign is known (proven on it or an ancestor, or
- * split on) marked. Bounding one (bound_node):
+ * First, units that are (nearly) positive multiples of an earlier unit of
+ * the same DAG are merged into it, within a twentieth of the target per
+ * DAG, and what that can change is added to every bound (merge_duplicates).
+ *
+ * A sub-problem is a sub-box of the inputs cut by half-spaces (from units
+ * split on, each known to be >= 0 or <= 0 there), with every unit whose
+ * sign is known (proven on it or an ancestor, or split on) marked.
+ * Bounding one (bound_node):
  *
  *   every unit of A, then of B, gets a lower and an upper affine function
  *   of the inputs (forms) that hold on the sub-problem: its pre-activation's
  *   forms combine its sources' (a positive weight takes the source's lower
  *   form into the lower form, a negative one its upper form). A unit whose
- *   pre-activation is >= 0 on the sub-problem is its pre-activation
- *   (exactly), one <= 0 is 0, and one of either sign, in [l, u], is bounded
- *   by the triangle relaxation: relu(z) <= u (z - l) / (u - l), relu(z) >= z
- *   when u > -l, else >= 0. The signs come from the forms' extremes over the
- *   sub-box, tightened by the half-spaces (a Lagrangian dual: for every
- *   mu >= 0, max F <= max over the box of F - sum mu_i g_i + sum mu_i e_i
- *   when every g_i <= e_i; mu by exact coordinate descent, and any mu is
- *   sound).
+ *   pre-activation is >= 0 on the sub-problem is its pre-activation, one
+ *   <= 0 is 0, and one of either sign, in [l, u], is bounded by the
+ *   triangle relaxation: relu(z) <= u (z - l) / (u - l), relu(z) >= z when
+ *   u > -l, else >= 0. The signs come from the forms' extremes over the
+ *   sub-box, tightened by the cuts through a Lagrangian dual whose
+ *   multipliers a small simplex finds (dual_max; any multipliers are
+ *   sound). A unit of either sign by a hair (min(u, -l) times its reach
+ *   below a thousandth of the target) keeps one form, the hair an allowance.
  *   then A_o - B_o lies between (lower A_o) - (upper B_o) and (upper A_o) -
  *   (lower B_o), affine functions whose extremes bound |A_o - B_o| there.
  *
  * Where every unit's sign is known, both DAGs are affine there, and so is
- * the difference: its bound is its true maximum (up to the dual). So the
- * worst sub-problem is split on its unit of unknown sign with the largest
- * relaxation gap, among those whose pre-activation is exactly affine
- * (the half-space is then exact, and a rewrite that used the same
- * hyperplane in both DAGs, like max(a, b) = a + relu(b - a) = b +
- * relu(a - b), is closed at once); with no such unit, along the input that
- * moves the difference most. The largest difference met at sub-box corners
- * and centres is kept as a witness: once it is within 1e-6 of the bound, the
- * maximum is found.
+ * the difference: its bound is its true maximum. So the worst sub-problem
+ * is split on a unit of unknown sign, the one with the largest relaxation
+ * gap times reach, preferring units whose pre-activation is (nearly) one
+ * affine function, whose cuts are then (nearly) exact: a rewrite that used
+ * the same hyperplane in both DAGs, like max(a, b) = a + relu(b - a) = b +
+ * relu(a - b), closes at once. With every sign known it is split along the
+ * input that moves the difference most. The largest difference met at
+ * sub-box corners and centres is kept as a witness (a lower bound): once
+ * the bound is within 1e-6 of it, the maximum is found; once it exceeds the
+ * target, the target cannot be proven.
  *
  * Floating point: forms and bounds are computed in doubles and every step
  * carries an allowance for its rounding (Higham's gamma_K times the
@@ -130,14 +135,14 @@ typedef struct cert {
 	const gb_pwl *orig[2];               /* the DAGs given */
 	double *zl, *zu, *fa, *fb, *ga, *gb; /* forms being built */
 	double *dual, *mu, *ray;             /* the dual's form, multipliers, and a ray proving emptiness */
-	double *binv, *xb, *y, *dir;         /* the simplex: basis inverse (n x n), basic values, prices, column */
+	double *binv, *xb, *y, *dir, *cb;    /* the simplex: basis inverse (n x n), basic values, prices, column,
+	                                      * basic costs */
 	int64_t *basis;
 	uint8_t *inbasis;
 	bool empty;                          /* the dual proved the sub-problem empty */
 	double *pts;                         /* witness candidates: 3 points of n */
 	float *ptf;
 	double *ya, *yb;                     /* the DAGs at them */
-	int max_cuts;
 	double absorb; /* a unit of either sign whose range times reach is below this is absorbed */
 	int64_t work;
 	double witness;
@@ -205,17 +210,6 @@ static const double *cut_at(const cert *c, const node *nd, int64_t i)
 	return nd->cuts + i * (c->n + 2);
 }
 
-/* Column v of the standard form's matrix, entry j. */
-static double lp_col(const cert *c, const node *nd, int64_t v, int64_t j)
-{
-	int64_t k = nd->n_cuts, n = c->n;
-	if (v < k)
-		return cut_at(c, nd, v)[2 + j];
-	if (v < k + n)
-		return v - k == j ? 1 : 0;
-	return v - k - n == j ? -1 : 0;
-}
-
 static double lp_cost(const cert *c, const node *nd, int64_t v)
 {
 	int64_t k = nd->n_cuts, n = c->n;
@@ -227,11 +221,12 @@ static double lp_cost(const cert *c, const node *nd, int64_t v)
 }
 
 /* mu for max of sign * F over the sub-problem (c->mu); false when the
- * program is unbounded, with its ray in c->ray. */
+ * program is unbounded, with its ray in c->ray. Columns: mu_i's is cut i's
+ * coefficients, p_j's the unit vector e_j, q_j's -e_j. */
 static bool lp_solve(cert *c, const node *nd, const double *F, double sign)
 {
 	int64_t n = c->n, k = nd->n_cuts, nv = k + 2 * n;
-	double *B = c->binv, *xb = c->xb, *y = c->y, *dir = c->dir;
+	double *B = c->binv, *xb = c->xb, *y = c->y, *dir = c->dir, *cb = c->cb;
 	int64_t *basis = c->basis;
 	memset(B, 0, (size_t)(n * n) * sizeof *B);
 	memset(c->inbasis, 0, (size_t)nv);
@@ -240,38 +235,58 @@ static bool lp_solve(cert *c, const node *nd, const double *F, double sign)
 		basis[j] = rhs >= 0 ? k + j : k + n + j;
 		B[j * n + j] = rhs >= 0 ? 1 : -1;
 		xb[j] = fabs(rhs);
+		cb[j] = lp_cost(c, nd, basis[j]);
 		c->inbasis[basis[j]] = 1;
 	}
 	int64_t iters = 0, enter = -1;
 	bool bounded = true;
 	for (; iters < 2 * nv + 20; iters++) {
-		for (int64_t r = 0; r < n; r++) {
+		for (int64_t r = 0; r < n; r++)
 			y[r] = 0;
-			for (int64_t j = 0; j < n; j++)
-				y[r] += lp_cost(c, nd, basis[j]) * B[j * n + r];
-		}
+		for (int64_t j = 0; j < n; j++)
+			if (cb[j] != 0)
+				for (int64_t r = 0; r < n; r++)
+					y[r] += cb[j] * B[j * n + r];
+		/* entering: the first with a negative reduced cost (Bland's rule) */
 		enter = -1;
 		for (int64_t v = 0; v < nv && enter < 0; v++) {
 			if (c->inbasis[v])
 				continue;
-			double cost = lp_cost(c, nd, v), yc = 0, size = fabs(cost);
-			for (int64_t r = 0; r < n; r++) {
-				double a = lp_col(c, nd, v, r);
-				yc += y[r] * a;
-				size += fabs(y[r] * a);
+			double cost = lp_cost(c, nd, v), yc, size;
+			if (v < k) {
+				const double *g = cut_at(c, nd, v) + 2;
+				yc = 0;
+				size = fabs(cost);
+				for (int64_t r = 0; r < n; r++) {
+					yc += y[r] * g[r];
+					size += fabs(y[r] * g[r]);
+				}
+			} else {
+				yc = v < k + n ? y[v - k] : -y[v - k - n];
+				size = fabs(cost) + fabs(yc);
 			}
 			if (cost - yc < -1e-12 * size)
 				enter = v;
 		}
 		if (enter < 0)
 			break;
+		/* its column in the basis: B^-1 times the column */
 		double big = 0;
-		for (int64_t r = 0; r < n; r++) {
-			dir[r] = 0;
-			for (int64_t j = 0; j < n; j++)
-				dir[r] += B[r * n + j] * lp_col(c, nd, enter, j);
-			big = fmax(big, fabs(dir[r]));
+		if (enter < k) {
+			const double *g = cut_at(c, nd, enter) + 2;
+			for (int64_t r = 0; r < n; r++) {
+				dir[r] = 0;
+				for (int64_t j = 0; j < n; j++)
+					dir[r] += B[r * n + j] * g[j];
+			}
+		} else {
+			int64_t j = enter < k + n ? enter - k : enter - k - n;
+			double s = enter < k + n ? 1 : -1;
+			for (int64_t r = 0; r < n; r++)
+				dir[r] = s * B[r * n + j];
 		}
+		for (int64_t r = 0; r < n; r++)
+			big = fmax(big, fabs(dir[r]));
 		int64_t leave = -1;
 		double best = INFINITY;
 		for (int64_t r = 0; r < n; r++) {
@@ -301,8 +316,9 @@ static bool lp_solve(cert *c, const node *nd, const double *F, double sign)
 		c->inbasis[basis[leave]] = 0;
 		c->inbasis[enter] = 1;
 		basis[leave] = enter;
+		cb[leave] = lp_cost(c, nd, enter);
 	}
-	c->work += (iters + 1) * (n * nv + n * n);
+	c->work += (iters + 1) * (k * n + 3 * n * n + 2 * n);
 	for (int64_t i = 0; i < k; i++)
 		c->mu[i] = 0;
 	for (int64_t r = 0; r < n; r++)
@@ -602,6 +618,8 @@ static gb_status bound_node(cert *c, node *nd, bool *empty, gb_error *err)
 	}
 	/* the outputs' differences: (upper A - lower B) into zl, (lower A - upper B) into zu */
 	double worst = -1;
+	memcpy(c->pts, nd->lo, (size_t)n * sizeof *c->pts);
+	memcpy(c->pts + n, nd->hi, (size_t)n * sizeof *c->pts);
 	int64_t n_out = c->n_out;
 	for (int64_t o = 0; o < n_out; o++) {
 		double ela, eua, ma, elb, eub, mb;
@@ -720,11 +738,12 @@ static gb_status merge_duplicates(const gb_pwl *p, const double *lo, const doubl
 	double *reach = malloc((size_t)(q->n_units ? q->n_units : 1) * sizeof *reach);
 	bool ok = M && zlo && zhi && reach;
 	if (ok) {
+		/* interval bounds, widened for their own rounding */
 		gb_pwl_bounds(q, lo, hi, zlo, zhi, NULL, NULL);
 		for (int64_t j = 0; j < q->n_in; j++)
 			M[j] = fmax(fabs(lo[j]), fabs(hi[j]));
 		for (int64_t u = 0; u < q->n_units; u++)
-			M[q->n_in + u] = fmax(zhi[u], 0);
+			M[q->n_in + u] = fmax(zhi[u] + 1e-12 * (fabs(zlo[u]) + fabs(zhi[u])), 0) * (1 + 1e-9);
 	}
 	for (int64_t u = q->n_units - 1; ok && u > 0; u--) {
 		gb_row *ru = &q->units[u];
@@ -913,7 +932,7 @@ gb_status gb_pwl_certify(const gb_pwl *a, const gb_pwl *b, const double *lo, con
 	c.dual = malloc((size_t)s * sizeof *c.dual);
 	/* a sub-problem has fewer cuts than there are boxes */
 	c.mu = malloc((size_t)(2 * (max_boxes + 1)) * sizeof *c.mu);
-	c.binv = malloc((sn * sn + 3 * sn) * sizeof *c.binv);
+	c.binv = malloc((sn * sn + 4 * sn) * sizeof *c.binv);
 	c.basis = malloc(sn * sizeof *c.basis);
 	c.inbasis = malloc((size_t)(max_boxes + 1) + 2 * sn);
 	c.pts = malloc(3 * sn * sizeof *c.pts);
@@ -931,6 +950,7 @@ gb_status gb_pwl_certify(const gb_pwl *a, const gb_pwl *b, const double *lo, con
 	c.xb = c.binv + sn * sn;
 	c.y = c.xb + sn;
 	c.dir = c.y + sn;
+	c.cb = c.dir + sn;
 	c.fa = c.zu + s;
 	c.ga = c.fa + s;
 	c.fb = c.ga + s;
