@@ -299,9 +299,13 @@ int cmd_decompile(int argc, char **argv)
 			fprintf(stderr, "%s: retrained network, %lld of %lld weights, test accuracy %.2f%% (was %.2f%%)\n",
 			        net_path, (long long)rr.weights_after, (long long)rr.weights_before, 100.0 * rr.acc_after,
 			        100.0 * rr.acc_before);
-		fprintf(stderr, "%s -> %s: %s, %lld ops, faithful (max |error| %g over %lld %s points)\n", model_path, output,
+		bool certified = strcmp(res.fidelity.method, "certified") == 0;
+		fprintf(stderr, "%s -> %s: %s, %lld ops, faithful (max |error| %g over %lld %s points", model_path, output,
 		        res.form, (long long)res.program_ops, res.fidelity.max_abs_error, (long long)res.fidelity.samples,
-		        res.fidelity.method);
+		        certified ? "checked" : res.fidelity.method);
+		if (certified)
+			fprintf(stderr, "; at most %g everywhere on the box, certified", res.fidelity.certified_bound);
+		fputs(")\n", stderr);
 	} else {
 		fputs(res.program, stdout);
 	}

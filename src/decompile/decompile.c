@@ -558,6 +558,11 @@ check:
 		goto done;
 	r->faithful = opt->agreement > 0 ? r->fidelity.argmax_agreement >= opt->agreement
 	                                 : r->fidelity.max_abs_error <= opt->tolerance;
+	/* on a box, a proof over the whole box where it can be had; a point it
+	 * finds where the two differ by more than the tolerance refutes the check */
+	if (r->faithful && (st = gb_dc_certify(m, ast, r->weights, opt, &r->fidelity, err)) != GB_OK)
+		goto done;
+	r->faithful = r->faithful && !r->fidelity.counterexample;
 
 	/* the header states what was checked; then the canonical layout */
 	char dom[64];
@@ -576,12 +581,28 @@ check:
 		                 (long long)r->fidelity.samples, which, 100.0 * opt->agreement);
 		put_error(&text, r->fidelity.max_abs_error);
 		gb_strbuf_put(&text, "\n");
+	} else if (strcmp(r->fidelity.method, "certified") == 0) {
+		gb_strbuf_printf(&text, "# faithful on %s: |program - network| <= %.2g everywhere on the box in exact arithmetic "
+		                 "(certified by bound propagation over %lld boxes; float32 rounding adds at most %.2g); "
+		                 "max over %lld checked points ", dom, r->fidelity.certified_bound,
+		                 (long long)r->fidelity.certified_boxes, r->fidelity.certified_rounding,
+		                 (long long)r->fidelity.samples);
+		put_error(&text, r->fidelity.max_abs_error);
+		gb_strbuf_printf(&text, " (tolerance %g)\n", opt->tolerance);
 	} else {
 		gb_strbuf_printf(&text, "# %s on %s: max |program - network| = ", r->faithful ? "faithful" : "NOT FAITHFUL",
 		                 dom);
 		put_error(&text, r->fidelity.max_abs_error);
 		gb_strbuf_printf(&text, " over %lld %s points (tolerance %g)\n", (long long)r->fidelity.samples, which,
 		                 opt->tolerance);
+	}
+	if (r->fidelity.counterexample) {
+		gb_strbuf_put(&text, "# bound propagation found a point the check missed: |program - network| = ");
+		put_error(&text, r->fidelity.counterexample_error);
+		gb_strbuf_put(&text, " at (");
+		for (int64_t j = 0; j < r->fidelity.counterexample_n; j++)
+			gb_strbuf_printf(&text, "%s%.9g", j ? ", " : "", r->fidelity.counterexample_x[j]);
+		gb_strbuf_put(&text, ")\n");
 	}
 	if (why_network[0] && r->network_units == 0)
 		gb_strbuf_printf(&text, "# the network: %lld parameters, written as its own layers: %s\n",
@@ -646,6 +667,26 @@ gb_status gb_decompile_summary_json(const gb_decompile_result *r, const gb_decom
 	cJSON_AddStringToObject(fid, "criterion", opt->agreement > 0 ? "argmax_agreement" : "max_abs_error");
 	if (opt->agreement > 0)
 		cJSON_AddNumberToObject(fid, "required_agreement", opt->agreement);
+	if (r->fidelity.certify_tried) {
+		const gb_fidelity *f = &r->fidelity;
+		bool proven = strcmp(f->method, "certified") == 0;
+		cJSON_AddBoolToObject(fid, "certified", proven);
+		if (proven) {
+			cJSON_AddNumberToObject(fid, "certified_bound", f->certified_bound);
+			cJSON_AddNumberToObject(fid, "certified_rounding", f->certified_rounding);
+		} else {
+			cJSON_AddStringToObject(fid, "certified_reason", f->certify_reason ? f->certify_reason : "");
+		}
+		if (f->certified_boxes > 0)
+			cJSON_AddNumberToObject(fid, "certified_boxes", (double)f->certified_boxes);
+		if (f->counterexample) {
+			cJSON *ce = cJSON_AddObjectToObject(fid, "counterexample");
+			cJSON *xs = cJSON_AddArrayToObject(ce, "x");
+			for (int64_t j = 0; j < f->counterexample_n; j++)
+				cJSON_AddItemToArray(xs, cJSON_CreateNumber(f->counterexample_x[j]));
+			cJSON_AddNumberToObject(ce, "error", f->counterexample_error);
+		}
+	}
 	cJSON *size = cJSON_AddObjectToObject(root, "size");
 	cJSON_AddNumberToObject(size, "network_params", (double)r->network_params);
 	cJSON_AddNumberToObject(size, "network_units", (double)r->network_units);

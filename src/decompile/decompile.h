@@ -11,7 +11,8 @@
  *   write.c   the program text: formulas, or dense layers when the network
  *             does not read as formulas
  *   verify.c  the program run (by the interpreter) against the network (by
- *             the engine) on the domain: exhaustive, or sampled
+ *             the engine) on the domain: exhaustive, or sampled; on a box,
+ *             then proven where it can be (certify.c, certify.h)
  *   decompile.c  the pipeline and its summary
  */
 #ifndef GB_DECOMPILE_H
@@ -110,12 +111,26 @@ typedef struct gb_dc_conv {
 	int64_t input[3]; /* C, H, W the input was read as */
 } gb_dc_conv;
 
+#define GB_DC_CERTIFY_MAX_INPUTS 16 /* input features a proof is tried for, at most */
+
 typedef struct gb_fidelity {
-	const char *method;   /* "exhaustive" or "sampled" */
+	const char *method;   /* "exhaustive", "sampled" or "certified" (sampled, and proven on the whole box) */
 	int64_t samples;
-	double max_abs_error, mean_abs_error;
+	double max_abs_error, mean_abs_error; /* over the points checked */
 	double argmax_agreement;
 	double tolerance;
+	/* box domains: the proof (gb_dc_certify) */
+	bool certify_tried;
+	const char *certify_reason; /* why it is not certified: "too_large", "softmax", "no_roundtrip",
+	                             * "not_piecewise_linear" (written as the network's own layers),
+	                             * "budget", "counterexample" */
+	double certified_bound;     /* proven max |program - network| on the box, in exact arithmetic */
+	double certified_rounding;  /* a worst-case bound of what float32 evaluation adds to it */
+	int64_t certified_boxes;    /* sub-problems the proof bounded */
+	bool counterexample;        /* a point where program and network differ by more than the tolerance */
+	float counterexample_x[GB_DC_CERTIFY_MAX_INPUTS];
+	int64_t counterexample_n;
+	double counterexample_error; /* |program - network| there, both run as for the check */
 } gb_fidelity;
 
 typedef struct gb_decompile_result {
@@ -281,5 +296,20 @@ gb_status gb_dc_match_outputs(const gb_pwl *p, const gb_decompile_options *opt, 
  * points (a fresh draw: seed + 1) and measures the differences. */
 gb_status gb_dc_verify(gb_model *m, const gb_pwl *p, const gb_ast *program, gb_tensor_map *weights,
                        const gb_decompile_options *opt, gb_fidelity *fid, gb_error *err);
+/* verify.c: on a box domain, after a sampled check within the tolerance
+ * (not under --agreement): the program, compiled back to a network and
+ * lowered, against the network's own DAG by gb_pwl_certify (certify.h),
+ * when the network has at most GB_DC_CERTIFY_MAX_INPUTS input features and
+ * the two DAGs at most 512 units. Proven within the tolerance (in exact
+ * arithmetic; certified_rounding bounds what float32 adds): fid->method
+ * becomes "certified", with certified_bound and certified_boxes. Otherwise
+ * certify_reason says why; a point where the two differ by more than the
+ * tolerance, confirmed by running program and network there, sets
+ * fid->counterexample and counts among the points checked (raising
+ * max_abs_error): the program is then not faithful. Errors:
+ * GB_STATUS_NOMEM (a program that does not compile back is a reason, not an
+ * error). */
+gb_status gb_dc_certify(gb_model *m, const gb_ast *program, gb_tensor_map *weights, const gb_decompile_options *opt,
+                        gb_fidelity *fid, gb_error *err);
 
 #endif /* GB_DECOMPILE_H */

@@ -15,11 +15,15 @@
 #include <string.h>
 
 #include "../core/rng.h"
+#include "certify.h"
 #include "decompile.h"
 
 #define BATCH 4096
 #define MAX_EXHAUSTIVE_BITS 20
 #define MAX_CORNER_BITS 12
+#define CERTIFY_MAX_UNITS 512 /* of the network's DAG and the program's together */
+#define CERTIFY_BOXES 6000
+#define CERTIFY_WORK 200000000
 
 typedef struct points {
 	int64_t n, cap, dim;
@@ -219,26 +223,22 @@ gb_status gb_dc_network_outputs(gb_model *m, const gb_pwl *p, const float *x, in
 	return st;
 }
 
-gb_status gb_dc_verify(gb_model *m, const gb_pwl *p, const gb_ast *program, gb_tensor_map *weights,
-                       const gb_decompile_options *opt, gb_fidelity *fid, gb_error *err)
+/* The program and the network on the points P: fid's samples and errors. */
+static gb_status measure(gb_model *m, const gb_pwl *p, const gb_ast *program, gb_tensor_map *weights, const points *P,
+                         gb_fidelity *fid, gb_error *err)
 {
-	points P = {0};
 	gb_tensor *ins[64] = {0};
 	gb_tensor_map *outs = NULL;
 	float *net = NULL;
-	memset(fid, 0, sizeof *fid);
-	fid->tolerance = opt->tolerance;
-	gb_status st = fill_points(p, opt, opt->seed + 1, &P, &fid->method, err);
-	if (st == GB_OK)
-		st = gb_dc_network_outputs(m, p, P.x, P.n, &net, err);
+	gb_status st = gb_dc_network_outputs(m, p, P->x, P->n, &net, err);
 	double sum = 0, worst = 0;
 	int64_t agree = 0, count = 0;
-	for (int64_t start = 0; st == GB_OK && start < P.n; start += BATCH) {
-		int64_t rows = P.n - start < BATCH ? P.n - start : BATCH;
+	for (int64_t start = 0; st == GB_OK && start < P->n; start += BATCH) {
+		int64_t rows = P->n - start < BATCH ? P->n - start : BATCH;
 		for (int i = 0; i < p->n_inputs && st == GB_OK; i++) {
 			gb_tensor_free(ins[i]);
 			ins[i] = NULL;
-			st = batch_input(p, i, P.x + start * p->n_in, rows, &ins[i], err);
+			st = batch_input(p, i, P->x + start * p->n_in, rows, &ins[i], err);
 		}
 		gb_tensor_map_free(outs);
 		outs = NULL;
@@ -278,15 +278,143 @@ gb_status gb_dc_verify(gb_model *m, const gb_pwl *p, const gb_ast *program, gb_t
 		}
 	}
 	if (st == GB_OK) {
-		fid->samples = P.n;
+		fid->samples = P->n;
 		fid->max_abs_error = worst;
 		fid->mean_abs_error = count ? sum / (double)count : 0;
-		fid->argmax_agreement = P.n ? (double)agree / (double)P.n : 1.0;
+		fid->argmax_agreement = P->n ? (double)agree / (double)P->n : 1.0;
 	}
 	for (int i = 0; i < 64; i++)
 		gb_tensor_free(ins[i]);
 	gb_tensor_map_free(outs);
 	free(net);
+	return st;
+}
+
+gb_status gb_dc_verify(gb_model *m, const gb_pwl *p, const gb_ast *program, gb_tensor_map *weights,
+                       const gb_decompile_options *opt, gb_fidelity *fid, gb_error *err)
+{
+	points P = {0};
+	memset(fid, 0, sizeof *fid);
+	fid->tolerance = opt->tolerance;
+	gb_status st = fill_points(p, opt, opt->seed + 1, &P, &fid->method, err);
+	if (st == GB_OK)
+		st = measure(m, p, program, weights, &P, fid, err);
 	free(P.x);
+	return st;
+}
+
+/* ---- the proof on a box ------------------------------------------------------------------- */
+
+gb_status gb_dc_certify(gb_model *m, const gb_ast *program, gb_tensor_map *weights, const gb_decompile_options *opt,
+                        gb_fidelity *fid, gb_error *err)
+{
+	if (opt->domain.kind != GB_DOMAIN_BOX || opt->agreement > 0 || !(fid->max_abs_error <= opt->tolerance))
+		return GB_OK;
+	gb_pwl *a = NULL, *b = NULL;
+	gb_model *net = NULL;
+	double *lo = NULL, *bound = NULL;
+	points P = {0};
+	gb_error e2 = {0};
+	fid->certify_tried = true;
+	gb_status st = gb_pwl_lower(m, &a, &e2);
+	if (st != GB_OK) { /* a network written as its own layers: nothing to propagate bounds through */
+		if (st == GB_STATUS_NOMEM)
+			st = gb_fail(err, st, "%s", e2.msg);
+		else
+			fid->certify_reason = "not_piecewise_linear", st = GB_OK;
+		goto done;
+	}
+	bool softmax = false;
+	for (int i = 0; i < a->n_outputs; i++)
+		softmax = softmax || a->outputs[i].softmax;
+	if (a->n_in > GB_DC_CERTIFY_MAX_INPUTS || a->n_units > CERTIFY_MAX_UNITS) {
+		fid->certify_reason = "too_large";
+		goto done;
+	}
+	if (softmax) { /* the rows are logits: a bound on them is not one on the probabilities */
+		fid->certify_reason = "softmax";
+		goto done;
+	}
+	gb_status cs = gb_ast_compile_weights(program, weights, false, &net, &e2);
+	if (cs == GB_OK)
+		cs = gb_pwl_lower(net, &b, &e2);
+	if (cs == GB_STATUS_NOMEM) {
+		st = gb_fail(err, cs, "%s", e2.msg);
+		goto done;
+	}
+	if (cs != GB_OK || b->n_in != a->n_in || b->n_out != a->n_out) {
+		fid->certify_reason = "no_roundtrip";
+		goto done;
+	}
+	if (a->n_units + b->n_units > CERTIFY_MAX_UNITS) {
+		fid->certify_reason = "too_large";
+		goto done;
+	}
+	/* lo, hi: the box; ra, rb: float32 rounding of each DAG per output; bound: the proof's */
+	int64_t n = a->n_in, n_out = a->n_out;
+	lo = malloc((size_t)(2 * n + 3 * n_out + 1) * sizeof *lo);
+	if (!lo) {
+		st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
+		goto done;
+	}
+	double *hi = lo + n, *ra = hi + n, *rb = ra + n_out;
+	bound = rb + n_out;
+	for (int64_t j = 0; j < n; j++) {
+		lo[j] = opt->domain.lo;
+		hi[j] = opt->domain.hi;
+	}
+	gb_pwl_rounding_f32(a, lo, hi, ra);
+	gb_pwl_rounding_f32(b, lo, hi, rb);
+	/* the proof is on the DAGs in exact arithmetic; the budget goes on
+	 * tightening the bound to a hundredth of the tolerance */
+	gb_certify_options co = {.target = opt->tolerance, .aim = 1e-2 * opt->tolerance,
+	                         .max_boxes = CERTIFY_BOXES, .max_work = CERTIFY_WORK};
+	gb_certify_result res;
+	float *wx = fid->counterexample_x;
+	if ((st = gb_pwl_certify(a, b, lo, hi, &co, &res, bound, wx, err)) != GB_OK)
+		goto done;
+	fid->certified_boxes = res.boxes;
+	for (int64_t o = 0; o < n_out; o++)
+		fid->certified_rounding = fmax(fid->certified_rounding, ra[o] + rb[o]);
+	if (res.certified) {
+		fid->method = "certified";
+		fid->certified_bound = res.bound;
+		goto done;
+	}
+	fid->certify_reason = res.reason;
+	if (strcmp(res.reason, "counterexample") != 0)
+		goto done;
+	/* a point where the DAGs differ by more than the tolerance: does the
+	 * program, run as the check runs it, differ there? */
+	gb_fidelity there = {0};
+	P.dim = n;
+	float *x = points_add(&P);
+	if (!x) {
+		st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
+		goto done;
+	}
+	memcpy(x, wx, (size_t)n * sizeof *x);
+	if ((st = measure(m, a, program, weights, &P, &there, err)) != GB_OK)
+		goto done;
+	if (there.max_abs_error > opt->tolerance) {
+		fid->counterexample = true;
+		fid->counterexample_n = n;
+		fid->counterexample_error = there.max_abs_error;
+		/* one more point checked */
+		fid->mean_abs_error = (fid->mean_abs_error * (double)fid->samples + there.mean_abs_error) /
+		                      (double)(fid->samples + 1);
+		fid->argmax_agreement = (fid->argmax_agreement * (double)fid->samples + there.argmax_agreement) /
+		                        (double)(fid->samples + 1);
+		fid->samples++;
+		fid->max_abs_error = fmax(fid->max_abs_error, there.max_abs_error);
+	} else {
+		fid->certify_reason = "budget"; /* within it in float32 after all: not proven either way */
+	}
+done:
+	free(P.x);
+	free(lo);
+	gb_model_free(net);
+	gb_pwl_free(a);
+	gb_pwl_free(b);
 	return st;
 }

@@ -3032,7 +3032,22 @@ static bool bind_outputs(comp *c, int *out_values, int n_out)
 	return true;
 }
 
+static gb_status compile_program(const gb_ast *ast, const char *dir, gb_tensor_map *weights, bool native,
+                                 gb_model **out, gb_error *err);
+
 gb_status gb_ast_compile(const gb_ast *ast, const char *dir, bool native, gb_model **out, gb_error *err)
+{
+	return compile_program(ast, dir, NULL, native, out, err);
+}
+
+gb_status gb_ast_compile_weights(const gb_ast *ast, gb_tensor_map *weights, bool native, gb_model **out,
+                                 gb_error *err)
+{
+	return compile_program(ast, NULL, weights, native, out, err);
+}
+
+static gb_status compile_program(const gb_ast *ast, const char *dir, gb_tensor_map *weights, bool native,
+                                 gb_model **out, gb_error *err)
 {
 	*out = NULL;
 	gb_status st = gb_ast_check(ast, err);
@@ -3043,6 +3058,7 @@ gb_status gb_ast_compile(const gb_ast *ast, const char *dir, bool native, gb_mod
 	c.ast = ast;
 	c.file = ast->file;
 	c.dir = dir ? dir : "";
+	c.weights = weights; /* borrowed when given: not freed below */
 	c.native = native;
 	c.err = err;
 	c.env = (gb_lang_env){&c, env_fail, env_eval_int, env_eval_ints};
@@ -3109,7 +3125,8 @@ done:
 		val_drop(&tmp);
 	}
 	free(c.i64_cache);
-	gb_tensor_map_free(c.weights);
+	if (!weights)
+		gb_tensor_map_free(c.weights);
 	gb_model_free(c.m);
 	free(in_values);
 	free(out_values);

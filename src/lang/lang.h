@@ -205,6 +205,11 @@ void gb_ast_count(const gb_ast *ast, gb_ast_counts *counts);
  * kernel that depends on the inputs, an array that with the batch axis has
  * more than GB_MAX_DIMS axes, an operator the engine lacks); NOMEM. */
 gb_status gb_ast_compile(const gb_ast *ast, const char *dir, bool native, gb_model **out, gb_error *err);
+/* The same with the side-car tensors given in memory (weights, borrowed;
+ * may be NULL when the program has no weights line): the weights line's
+ * file is then not opened (as for gb_ast_run_weights). */
+gb_status gb_ast_compile_weights(const gb_ast *ast, gb_tensor_map *weights, bool native, gb_model **out,
+                                 gb_error *err);
 
 /* The program's inputs: how many, and the index-th input statement
  * (u.decl.name, u.decl.type), or NULL. */

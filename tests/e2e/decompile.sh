@@ -31,7 +31,7 @@ agree examples/max3.onnx "$T/max3.gbx" examples/max3_input.npy 1e-6 "max3 progra
 no_file "$T/max3.safetensors" "formulas need no side-car"
 py "s = json.load(open('$T/max3.json'))
 assert s['faithful'] is True and s['domain'] == 'box:-1,1' and s['model'] == 'examples/max3.onnx'
-f = s['fidelity']; assert f['method'] == 'sampled' and f['samples'] >= 10000 and f['max_abs_error'] <= 1e-4
+f = s['fidelity']; assert f['method'] == 'certified' and f['samples'] >= 10000 and f['max_abs_error'] <= 1e-4
 assert f['tolerance'] == 1e-4 and 0 <= f['mean_abs_error'] <= f['max_abs_error'] and f['argmax_agreement'] == 1
 z = s['size']; assert z == {'network_params': 42, 'network_units': 8, 'program_params': 0, 'program_ops': 1}, z
 assert s['primitives'] == {'max': 1}, s['primitives']
@@ -259,5 +259,42 @@ expect 3 "exp" -- "$GB" decompile "$T/exp.onnx" --domain box:-1,1 -o "$T/exp.gbx
 err_has "node 'grow' (Exp): Exp is not piecewise linear" "exp refused, naming the node"
 err_has "nor can it be written as its own layers: node 'grow' (Exp)" "exp refused as a layer too"
 no_file "$T/exp.gbx" "a refused network writes nothing"
+
+# ---- certified bounds on a box (certify.c) ------------------------------------------------------
+expect 0 "max3 certified" -- "$GB" decompile examples/max3.onnx --domain box:-1,1 --json "$T/cert.json"
+has "$T/out" "everywhere on the box in exact arithmetic (certified by bound propagation over" "certified header"
+py "f = json.load(open('$T/cert.json'))['fidelity']
+assert f['method'] == 'certified' and f['certified'] is True and f['certified_bound'] <= 1e-5, f
+assert f['certified_boxes'] >= 1 and 0 < f['certified_rounding'] < 1e-4, f" "max3 certified summary"
+"$GB" disguise examples/max3.onnx --seed 3 --strength 4 -o "$T/d3.onnx" >/dev/null
+expect 0 "disguised max3 certified" -- "$GB" decompile "$T/d3.onnx" --domain box:-1,1 --json "$T/cert_d.json"
+py "f = json.load(open('$T/cert_d.json'))['fidelity']
+assert f['method'] == 'certified' and f['certified_bound'] <= 1e-5, f" "disguised max3 certified summary"
+py "f = json.load(open('$T/parity.json'))['fidelity']; assert 'certified' not in f, f" "Boolean domains are not tried"
+py "f = json.load(open('$T/conv.json'))['fidelity']
+assert f['method'] == 'sampled' and f['certified'] is False and f['certified_reason'] == 'too_large', f" "36 inputs: not tried"
+# max3 plus a pyramid 0.01 high and 2e-6 wide around (0.3, -0.2): the points
+# miss it, compression drops it, the proof finds it
+py "import onnx
+from onnx import helper as h, numpy_helper as nh, TensorProto as TP
+k, c0, c1 = 5000.0, 0.3, -0.2
+W1 = np.array([[1, 0, 0], [-1, 0, 0], [-1, 1, 0], [0, 0, 1], [0, 0, -1], [1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0]], np.float32)
+b1 = np.array([0, 0, 0, 0, 0, -c0, c0, -c1, c1], np.float32)
+W2 = np.zeros((4, 9), np.float32); W2[:3, :5] = [[1, -1, 1, 0, 0], [-1, 1, -1, 0, 0], [-1, 1, -1, 1, -1]]; W2[3, 5:] = -k
+b2 = np.array([0, 0, 0, 0.01], np.float32)
+W3 = np.array([[1, -1, 1, 1]], np.float32); b3 = np.zeros(1, np.float32)
+inits = [nh.from_array(a, n) for a, n in [(W1, 'w1'), (b1, 'b1'), (W2, 'w2'), (b2, 'b2'), (W3, 'w3'), (b3, 'b3')]]
+nodes = [h.make_node('Gemm', ['x', 'w1', 'b1'], ['g1'], transB=1), h.make_node('Relu', ['g1'], ['h1']),
+         h.make_node('Gemm', ['h1', 'w2', 'b2'], ['g2'], transB=1), h.make_node('Relu', ['g2'], ['h2']),
+         h.make_node('Gemm', ['h2', 'w3', 'b3'], ['y'], transB=1)]
+g = h.make_graph(nodes, 'bump', [h.make_tensor_value_info('x', TP.FLOAT, ['N', 3])],
+                 [h.make_tensor_value_info('y', TP.FLOAT, ['N', 1])], inits)
+onnx.save(h.make_model(g, opset_imports=[h.make_opsetid('', 13)]), '$T/bump.onnx')" "make a network with a hidden bump"
+expect 1 "hidden bump" -- "$GB" decompile "$T/bump.onnx" --domain box:-1,1 -o "$T/bump.gbx" --json "$T/bump.json"
+err_has "NOT FAITHFUL" "the bump refutes the program"
+no_file "$T/bump.gbx" "refuted program"
+py "s = json.load(open('$T/bump.json')); f = s['fidelity']; c = f['counterexample']
+assert s['faithful'] is False and f['certified'] is False and f['certified_reason'] == 'counterexample', f
+assert c['error'] > 1e-4 and abs(c['x'][0] - 0.3) < 3e-6 and abs(c['x'][1] + 0.2) < 3e-6 and f['max_abs_error'] >= c['error'], f" "counterexample in the summary"
 
 finish decompile
