@@ -548,6 +548,7 @@ gb_status gb_zoo_score_case(const char *dir, const char *name, gb_zoo_row *row, 
 	row->form = r.form;
 	row->faithful = r.faithful;
 	row->max_error = r.fidelity.max_abs_error;
+	snprintf(row->method, sizeof row->method, "%s", r.fidelity.method ? r.fidelity.method : "");
 	row->ops = r.program_ops;
 	row->modules = r.n_modules;
 	row->conv_found = r.counts.prims[GB_PRIM_CONV2D] > 0;
@@ -716,7 +717,7 @@ gb_status gb_zoo_table(const gb_zoo_row *rows, int n, bool markdown, char **text
 	} else {
 		gb_strbuf_put(&b, "\n");
 	}
-	int with_truth = 0, recovered = 0, faithful = 0, errors = 0, roundtrips = 0;
+	int with_truth = 0, recovered = 0, faithful = 0, errors = 0, roundtrips = 0, certified = 0, exhaustive = 0;
 	for (int i = 0; i < n; i++) {
 		for (int c = 0; c < N_COLUMNS; c++) {
 			cell_text(&rows[i], c, cell, sizeof cell);
@@ -730,12 +731,14 @@ gb_status gb_zoo_table(const gb_zoo_row *rows, int n, bool markdown, char **text
 		recovered += rows[i].recovered;
 		roundtrips += rows[i].ran && rows[i].roundtrip_ok;
 		faithful += rows[i].ran && rows[i].faithful && !rows[i].false_faithful;
+		certified += rows[i].ran && rows[i].faithful && strcmp(rows[i].method, "certified") == 0;
+		exhaustive += rows[i].ran && rows[i].faithful && strcmp(rows[i].method, "exhaustive") == 0;
 		errors += !rows[i].ran;
 	}
 	gb_strbuf_printf(&b,
-	                 "\n%d cases: %d faithful, %d of the %d with a ground-truth program recovered, "
-	                 "%d programs compiled back agree with their network",
-	                 n, faithful, recovered, with_truth, roundtrips);
+	                 "\n%d cases: %d faithful (%d checked on every input, %d certified over the whole box), %d of the "
+	                 "%d with a ground-truth program recovered, %d programs compiled back agree with their network",
+	                 n, faithful, exhaustive, certified, recovered, with_truth, roundtrips);
 	if (errors)
 		gb_strbuf_printf(&b, ", %d not decompiled", errors);
 	gb_strbuf_put(&b, "\n");
@@ -764,6 +767,7 @@ gb_status gb_zoo_rows_json(const gb_zoo_row *rows, int n, char **text, gb_error 
 			cJSON_AddStringToObject(o, "error", r->error);
 		if (r->ran) {
 			cJSON_AddStringToObject(o, "form", r->form ? r->form : "");
+			cJSON_AddStringToObject(o, "method", r->method);
 			cJSON_AddBoolToObject(o, "faithful", r->faithful);
 			cJSON_AddNumberToObject(o, "max_error", r->max_error);
 			cJSON_AddNumberToObject(o, "tolerance", r->tolerance);

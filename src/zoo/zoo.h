@@ -82,6 +82,7 @@ typedef struct gb_zoo_row {
 	char error[GB_ZOO_TEXT];
 	const char *form;       /* "formulas" or "layers" (static) */
 	bool faithful;          /* as the decompiler reports it */
+	char method[16];        /* fidelity.method: "exhaustive", "sampled" or "certified" */
 	double max_error;       /* the decompiler's measured max |program - network| */
 	double tolerance;
 	double agreement;       /* > 0: judged by argmax agreement (classifiers on Boolean domains) */

@@ -102,6 +102,10 @@ for c in [r['case'] for r in rows if r['kind'] == 'planted'] + ['pair-w8-s1', 's
 assert by['pair-w8-s1']['modules'] == 2 and by['pair-w8-s1']['program_ops'] == 2, by['pair-w8-s1']
 assert by['convdense-noisy']['conv_found'], by['convdense-noisy']
 assert sum(r['recovered'] for r in rows) >= 66, sum(r['recovered'] for r in rows)
+# the noise-free planted programs on small boxes are proven, not only sampled
+for c in ('max4', 'min4', 'abs', 'clamp', 'sort3', 'twomod', 'map4'):
+    assert by[c + '-s2']['method'] == 'certified', by[c + '-s2']
+assert sum(r['method'] == 'certified' for r in rows) >= 30, sum(r['method'] == 'certified' for r in rows)
 for r in rows:
     assert not r['false_faithful'], r
     if r['kind'] == 'planted' and r['case'].endswith(('-s0', '-s2', '-s5')):
