@@ -439,6 +439,10 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 		goto done;
 	if (!body && (st = match_whole(p, opt, lo, hi, 0, true, &body, err)) != GB_OK)
 		goto done;
+	bool onehot = false; /* a classifier of one-hot codes: its class's formula (exact on the data) */
+	if (!body && (st = gb_dc_match_onehot(p, opt, &body, err)) != GB_OK)
+		goto done;
+	onehot = body != NULL;
 	if (!body && (st = match_whole(p, opt, lo, hi, 0.5 * opt->tolerance, false, &reserve, err)) != GB_OK)
 		goto done;
 	if (!body && !reserve && (st = gb_dc_match_outputs(p, opt, lo, hi, 0.5 * opt->tolerance, &reserve, err)) != GB_OK)
@@ -529,7 +533,7 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 		goto done;
 	if (body) {
 		/* formulas, or a whole-output match */
-		if (matched)
+		if (matched || onehot)
 			st = program_modules(body, r, err);
 	} else {
 		int64_t ops, *fig_units = NULL, n_figs = 0, *top = NULL;

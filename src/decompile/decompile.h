@@ -292,6 +292,12 @@ gb_status gb_dc_network_outputs(gb_model *m, const gb_pwl *p, const float *x, in
  * the program when every element matches, else NULL. */
 gb_status gb_dc_match_outputs(const gb_pwl *p, const gb_decompile_options *opt, const double *lo, const double *hi,
                               double budget, char **body, gb_error *err);
+/* match.c: a classifier (judged by agreement) on a data domain whose
+ * features are consecutive one-hot codes (one or two), whose class is
+ * (a*i + b*j + c) mod classes of the codes' indices i, j on every data
+ * point: that formula summed over the code pairs, and the scores as the
+ * class's one-hot code. *body NULL when it does not fit. */
+gb_status gb_dc_match_onehot(const gb_pwl *p, const gb_decompile_options *opt, char **body, gb_error *err);
 /* verify.c: runs program (parsed and checked) and network on the domain's
  * points (a fresh draw: seed + 1) and measures the differences. */
 gb_status gb_dc_verify(gb_model *m, const gb_pwl *p, const gb_ast *program, gb_tensor_map *weights,

@@ -203,3 +203,143 @@ done:
 	free(outs);
 	return st;
 }
+
+/* ---- classifiers of one-hot codes -------------------------------------------------------- */
+
+#define ONEHOT_MAX_GROUPS 2
+#define ONEHOT_MAX_K 64
+
+/* The data's features as consecutive one-hot groups: every data row has
+ * exactly one 1 (and 0s) in each. Returns the number of groups (0: not
+ * such data); start[g], size[g]. */
+static int onehot_groups(const float *x, int64_t n, int64_t n_in, int64_t *start, int64_t *size)
+{
+	for (int64_t i = 0; i < n * n_in; i++)
+		if (x[i] != 0.0f && x[i] != 1.0f)
+			return 0;
+	int groups = 0;
+	int64_t s = 0;
+	while (s < n_in) {
+		int64_t e = s + 1;
+		for (; e <= n_in; e++) { /* the shortest run of features that is one-hot on every row */
+			bool one = true;
+			for (int64_t i = 0; i < n && one; i++) {
+				float sum = 0;
+				for (int64_t j = s; j < e; j++)
+					sum += x[i * n_in + j];
+				one = sum == 1.0f;
+			}
+			if (one)
+				break;
+		}
+		if (e > n_in || groups == ONEHOT_MAX_GROUPS || e - s < 2 || e - s > ONEHOT_MAX_K)
+			return 0;
+		start[groups] = s;
+		size[groups++] = e - s;
+		s = e;
+	}
+	return groups;
+}
+
+static int64_t hot_index(const float *row, int64_t start, int64_t size)
+{
+	for (int64_t j = 0; j < size; j++)
+		if (row[start + j] == 1.0f)
+			return j;
+	return -1;
+}
+
+gb_status gb_dc_match_onehot(const gb_pwl *p, const gb_decompile_options *opt, char **body, gb_error *err)
+{
+	*body = NULL;
+	const gb_tensor *d = opt->domain.data;
+	int64_t n_in = p->n_in, K = p->n_out;
+	if (opt->domain.kind != GB_DOMAIN_DATA || opt->agreement <= 0 || !d || d->dtype != GB_DTYPE_F32 ||
+	    p->n_inputs != 1 || p->inputs[0].ndim != 1 || p->n_outputs != 1 || p->outputs[0].ndim != 1 || K < 2 ||
+	    K > ONEHOT_MAX_K || d->dims[0] < 1 || gb_tensor_numel(d) != d->dims[0] * n_in)
+		return GB_OK;
+	int64_t n = d->dims[0], start[ONEHOT_MAX_GROUPS], size[ONEHOT_MAX_GROUPS];
+	const float *x = d->data;
+	int groups = onehot_groups(x, n, n_in, start, size);
+	if (groups < 1)
+		return GB_OK;
+	double *y = malloc((size_t)(n * K) * sizeof *y);
+	int64_t *cls = malloc((size_t)n * sizeof *cls), *idx = malloc((size_t)(n * groups) * sizeof *idx);
+	gb_strbuf b = {0};
+	gb_status st = GB_OK;
+	if (!y || !cls || !idx) {
+		st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
+		goto done;
+	}
+	if ((st = gb_pwl_eval(p, n, x, y, NULL, false, err)) != GB_OK)
+		goto done;
+	for (int64_t i = 0; i < n; i++) { /* the class the network picks (the first of equal scores) */
+		int64_t best = 0;
+		for (int64_t k = 1; k < K; k++)
+			if (y[i * K + k] > y[i * K + best])
+				best = k;
+		cls[i] = best;
+		for (int g = 0; g < groups; g++)
+			idx[i * groups + g] = hot_index(x + i * n_in, start[g], size[g]);
+	}
+	/* class = (a * i + b * j + c) mod K for the smallest a, b, c that fit every row */
+	int64_t fit[3] = {-1, -1, -1};
+	for (int64_t a = 0; a < K && fit[0] < 0; a++)
+		for (int64_t bb = 0; bb < (groups > 1 ? K : 1) && fit[0] < 0; bb++)
+			for (int64_t c = 0; c < K && fit[0] < 0; c++) {
+				bool ok = a > 0 || bb > 0;
+				for (int64_t i = 0; i < n && ok; i++) {
+					int64_t v = a * idx[i * groups] + (groups > 1 ? bb * idx[i * groups + 1] : 0) + c;
+					ok = v % K == cls[i];
+				}
+				if (ok)
+					fit[0] = a, fit[1] = bb, fit[2] = c;
+			}
+	if (fit[0] < 0)
+		goto done; /* no modular form: the other forms take over */
+
+	char in[64][64], out[64][64];
+	gb_dc_io_names(p, in, out);
+	gb_dc_declare_io(&b, p, in, out, true);
+	/* the class as a number, summed over the one-hot pairs (or codes) */
+	const char *label = strcmp(out[0], "label") == 0 ? "class_" : "label";
+	char term[160];
+	int len = 0;
+	const char *iv[2] = {"i", "j"};
+	for (int g = 0; g < groups; g++) {
+		int64_t coef = fit[g];
+		if (coef == 0)
+			continue;
+		if (coef == 1)
+			len += snprintf(term + len, sizeof term - (size_t)len, "%s%s", len ? " + " : "", iv[g]);
+		else
+			len += snprintf(term + len, sizeof term - (size_t)len, "%s%lld * %s", len ? " + " : "", (long long)coef,
+			                iv[g]);
+	}
+	if (fit[2])
+		snprintf(term + len, sizeof term - (size_t)len, " + %lld", (long long)fit[2]);
+	gb_strbuf_printf(&b, "\n%s = 0.0 * %s[0]\n", label, in[0]);
+	gb_strbuf_printf(&b, "for i in range(%lld):\n", (long long)size[0]);
+	if (groups == 2) {
+		gb_strbuf_printf(&b, "    for j in range(%lld):\n", (long long)size[1]);
+		char first[32];
+		snprintf(first, sizeof first, start[0] ? "%lld + i" : "i", (long long)start[0]);
+		gb_strbuf_printf(&b, "        %s = %s + ((%s) %% %lld) * (%s[%s] and %s[%lld + j])\n", label, label, term,
+		                 (long long)K, in[0], first, in[0], (long long)start[1]);
+	} else {
+		gb_strbuf_printf(&b, "    %s = %s + ((%s) %% %lld) * %s[%lld + i]\n", label, label, term, (long long)K, in[0],
+		                 (long long)start[0]);
+	}
+	/* the scores: the one-hot code of the class */
+	gb_strbuf_printf(&b, "%s = [relu(1.0 - abs(%s - k)) for k in range(%lld)]\n", out[0], label, (long long)K);
+	if (b.oom)
+		st = gb_fail(err, GB_STATUS_NOMEM, "decompile: out of memory");
+	else
+		*body = b.data, b.data = NULL;
+done:
+	free(b.data);
+	free(y);
+	free(cls);
+	free(idx);
+	return st;
+}

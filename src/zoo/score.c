@@ -517,8 +517,10 @@ gb_status gb_zoo_score_case(const char *dir, const char *name, gb_zoo_row *row, 
 				big = fmax(big, fabs(((const float *)yn->data)[i]));
 			row->tolerance = fmax(row->tolerance, 1e-4 * big);
 		} else if (t && (t->dtype == GB_DTYPE_I64 || t->dtype == GB_DTYPE_I32 || t->dtype == GB_DTYPE_U8) &&
-		           strcmp(domain, "bool") == 0) {
-			row->agreement = 1.0; /* a classifier on every Boolean input: its class, everywhere */
+		           (strcmp(domain, "bool") == 0 || strcmp(domain, "data") == 0)) {
+			/* a classifier on every input of a finite domain (the Boolean cube, or
+			 * X when X is the domain): its class, everywhere */
+			row->agreement = 1.0;
 		}
 		gb_tensor_free(t);
 		gb_tensor_free(yn);

@@ -117,3 +117,101 @@ Test(match, a_box_has_no_bits)
 	free(body);
 	gb_pwl_free(p);
 }
+
+/* y_k = sum over the one-hot pairs (i, j) with cls(i, j) = k of
+ * relu(x_i + x_{n + j} - 1): on one-hot data, 1 for the class, else 0 */
+static gb_pwl *pair_classifier(int n, int k_classes, int (*cls)(int, int))
+{
+	gb_pwl *p = calloc(1, sizeof *p);
+	p->n_inputs = p->n_outputs = 1;
+	p->inputs = calloc(1, sizeof *p->inputs);
+	p->outputs = calloc(1, sizeof *p->outputs);
+	p->inputs[0] = (gb_pwl_io){.name = strdup("x"), .ndim = 1, .dims = {2 * n}, .size = 2 * n};
+	p->outputs[0] = (gb_pwl_io){.name = strdup("scores"), .ndim = 1, .dims = {k_classes}, .size = k_classes};
+	p->n_in = 2 * n;
+	p->n_out = k_classes;
+	p->outs = calloc((size_t)k_classes, sizeof *p->outs);
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < n; j++) {
+			gb_row r = {0};
+			r.b = -1.0;
+			gb_row_push(&r, i, 1.0);
+			gb_row_push(&r, n + j, 1.0);
+			gb_row_compact(&r);
+			int64_t u = gb_pwl_add_unit(p, &r);
+			gb_row_push(&p->outs[cls(i, j)], (int)u, 1.0);
+		}
+	for (int k = 0; k < k_classes; k++)
+		gb_row_compact(&p->outs[k]);
+	return p;
+}
+
+static int mod_sum(int i, int j) { return (2 * i + j + 1) % 3; }
+static int mod_product(int i, int j) { return (i * j) % 3; }
+
+/* every pair of two one-hot codes of n */
+static gb_tensor *pairs(int n)
+{
+	gb_tensor *x = NULL;
+	gb_error err = {0};
+	cr_assert_eq(gb_tensor_new(GB_DTYPE_F32, 2, (int64_t[]){n * n, 2 * n}, &x, &err), GB_OK);
+	float *v = x->data;
+	memset(v, 0, (size_t)(n * n * 2 * n) * sizeof *v);
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < n; j++) {
+			v[(i * n + j) * 2 * n + i] = 1.0f;
+			v[(i * n + j) * 2 * n + n + j] = 1.0f;
+		}
+	return x;
+}
+
+Test(match, modular_addition_of_one_hot_codes)
+{
+	gb_pwl *p = pair_classifier(3, 3, mod_sum);
+	gb_tensor *x = pairs(3);
+	gb_decompile_options opt = {.domain = {.kind = GB_DOMAIN_DATA, .data = x}, .agreement = 1.0};
+	char *body = NULL;
+	gb_error err = {0};
+	cr_assert_eq(gb_dc_match_onehot(p, &opt, &body, &err), GB_OK, "%s", err.msg);
+	cr_assert_not_null(body, "class = (2i + j + 1) mod 3 is found");
+	cr_expect(strstr(body, "label = label + ((2 * i + j + 1) % 3) * (x[i] and x[3 + j])") != NULL, "%s", body);
+	cr_expect(strstr(body, "scores = [relu(1.0 - abs(label - k)) for k in range(3)]") != NULL, "%s", body);
+	/* the program's scores pick the network's class on every pair */
+	gb_ast *ast = NULL;
+	cr_assert_eq(gb_ast_parse(body, strlen(body), "(onehot)", &ast, &err), GB_OK, "%s\n%s", err.msg, body);
+	gb_tensor_map *outs = NULL;
+	cr_assert_eq(gb_tensor_map_new(&outs, &err), GB_OK);
+	const gb_tensor *in[1] = {x};
+	cr_assert_eq(gb_ast_run_weights(ast, NULL, in, 1, outs, &err), GB_OK, "%s", err.msg);
+	const float *s = gb_tensor_map_at(outs, 0)->data;
+	for (int i = 0; i < 3; i++)
+		for (int j = 0; j < 3; j++) {
+			int row = i * 3 + j, best = 0;
+			for (int k = 1; k < 3; k++)
+				best = s[row * 3 + k] > s[row * 3 + best] ? k : best;
+			cr_expect_eq(best, mod_sum(i, j), "pair (%d, %d): class %d, program %d", i, j, mod_sum(i, j), best);
+		}
+	gb_tensor_map_free(outs);
+	gb_ast_free(ast);
+	free(body);
+	gb_tensor_free(x);
+	gb_pwl_free(p);
+}
+
+Test(match, a_class_that_is_not_modular_is_left_alone)
+{
+	gb_pwl *p = pair_classifier(3, 3, mod_product);
+	gb_tensor *x = pairs(3);
+	gb_decompile_options opt = {.domain = {.kind = GB_DOMAIN_DATA, .data = x}, .agreement = 1.0};
+	char *body = NULL;
+	gb_error err = {0};
+	cr_assert_eq(gb_dc_match_onehot(p, &opt, &body, &err), GB_OK, "%s", err.msg);
+	cr_expect_null(body, "i * j mod 3 has no affine form:\n%s", body ? body : "");
+	free(body);
+	opt.agreement = 0; /* judged by the largest error, the scores are not a class */
+	p->outs[0].b = 0;
+	cr_assert_eq(gb_dc_match_onehot(p, &opt, &body, &err), GB_OK);
+	cr_expect_null(body);
+	gb_tensor_free(x);
+	gb_pwl_free(p);
+}
