@@ -309,6 +309,26 @@ static gb_status parse_program(const char *text, gb_ast **ast, gb_error *err)
 	return GB_OK;
 }
 
+/* The operations text writes (gb_ast_count). */
+static gb_status program_ops(const char *text, int64_t *ops, gb_error *err)
+{
+	gb_ast *ast = NULL;
+	gb_ast_counts cnt = {0};
+	gb_status st = parse_program(text, &ast, err);
+	if (st == GB_OK)
+		gb_ast_count(ast, &cnt);
+	gb_ast_free(ast);
+	*ops = cnt.ops;
+	return st;
+}
+
+/* msg without a leading "LABEL: " (the header names the file once). */
+static const char *past_label(const char *msg, const char *label)
+{
+	size_t n = strlen(label);
+	return strncmp(msg, label, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ' ? msg + n + 2 : msg;
+}
+
 /* The modules of a program that matching wrote (no weights): the program
  * compiled and lowered, then its connected parts, in place of the
  * network's (whose compressed DAG may still join what the program keeps
@@ -322,7 +342,7 @@ static gb_status program_modules(const char *text, gb_decompile_result *r, gb_er
 	int n_mods = 0;
 	gb_status st = parse_program(text, &ast, err);
 	if (st == GB_OK)
-		st = gb_ast_compile(ast, ".", false, &net, err);
+		st = gb_ast_compile_weights(ast, NULL, false, &net, err);
 	if (st == GB_OK)
 		st = gb_pwl_lower(net, &q, err);
 	if (st == GB_OK)
@@ -405,15 +425,13 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 		gb_error e2 = {0};
 		if (st != GB_STATUS_UNSUPPORTED)
 			goto done;
-		size_t skip = strncmp(err->msg, m->label, strlen(m->label)) == 0 && err->msg[strlen(m->label)] == ':'
-		                  ? strlen(m->label) + 2 : 0; /* the file is named once, in the header's first line */
-		snprintf(why_network, sizeof why_network, "%s", err->msg + (skip < strlen(err->msg) ? skip : 0));
+		snprintf(why_network, sizeof why_network, "%s", past_label(err->msg, m->label));
 		gb_status ns = gb_pwl_lower_io(m, &p, &e2);
 		if (ns == GB_OK)
 			ns = gb_dc_write_network(m, INLINE_MAX, &body, r->weights, wfile, &r->program_params, &e2);
 		if (ns != GB_OK) {
 			st = gb_fail(err, ns == GB_STATUS_NOMEM ? ns : st, "%s: %s; nor can it be written as its own layers: %s",
-			             m->label, why_network, e2.msg + (strncmp(e2.msg, m->label, strlen(m->label)) == 0 ? skip : 0));
+			             m->label, why_network, past_label(e2.msg, m->label));
 			goto done;
 		}
 		memset(err, 0, sizeof *err);
@@ -440,23 +458,18 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 	if (!body && (st = match_whole(p, opt, lo, hi, 0, true, &body, err)) != GB_OK)
 		goto done;
 	bool onehot = false; /* a classifier of one-hot codes: its class's formula (exact on the data) */
-	if (!body && (st = gb_dc_match_onehot(p, opt, &body, err)) != GB_OK)
-		goto done;
-	onehot = body != NULL;
+	if (!body) {
+		if ((st = gb_dc_match_onehot(p, opt, &body, err)) != GB_OK)
+			goto done;
+		onehot = body != NULL;
+	}
 	if (!body && (st = match_whole(p, opt, lo, hi, 0.5 * opt->tolerance, false, &reserve, err)) != GB_OK)
 		goto done;
 	if (!body && !reserve && (st = gb_dc_match_outputs(p, opt, lo, hi, 0.5 * opt->tolerance, &reserve, err)) != GB_OK)
 		goto done;
 	int64_t reserve_ops = 0; /* what the reserve costs, to compare with exact formulas */
-	if (reserve) {
-		gb_ast *tmp = NULL;
-		gb_ast_counts cnt = {0};
-		if ((st = parse_program(reserve, &tmp, err)) != GB_OK)
-			goto done;
-		gb_ast_count(tmp, &cnt);
-		gb_ast_free(tmp);
-		reserve_ops = cnt.ops;
-	}
+	if (reserve && (st = program_ops(reserve, &reserve_ops, err)) != GB_OK)
+		goto done;
 	if (!opt->no_compress && !body) {
 		float *x = NULL, *ref = NULL;
 		int64_t n = 0;
@@ -508,12 +521,10 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 		r->lift_counts[3] = lf.counts.relu;
 		r->lift_counts[4] = lf.counts.clamp;
 		r->lift_counts[5] = lf.counts.step;
-		gb_ast *tmp = NULL;
-		gb_ast_counts cnt = {0};
-		if (st == GB_OK && (st = parse_program(body, &tmp, err)) == GB_OK)
-			gb_ast_count(tmp, &cnt);
-		gb_ast_free(tmp);
-		if (st == GB_OK && reserve && cnt.ops > reserve_ops) {
+		int64_t ops = 0;
+		if (st == GB_OK)
+			st = program_ops(body, &ops, err);
+		if (st == GB_OK && reserve && ops > reserve_ops) {
 			/* primitives matched within the tolerance read better than exact
 			 * formulas of more operations */
 			free(body);
@@ -521,7 +532,7 @@ gb_status gb_decompile(gb_model *m, const gb_decompile_options *opt, gb_decompil
 			reserve = NULL;
 			r->n_maps = 0;
 			matched = true;
-		} else if (st == GB_OK && cnt.ops > 64 && cnt.ops > 8 * (p->n_units + p->n_out)) {
+		} else if (st == GB_OK && ops > 64 && ops > 8 * (p->n_units + p->n_out)) {
 			/* formulas far longer than the network itself: layers read better */
 			free(body);
 			body = NULL;
