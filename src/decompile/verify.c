@@ -316,6 +316,19 @@ gb_status gb_dc_certify(gb_model *m, const gb_ast *program, gb_tensor_map *weigh
 	points P = {0};
 	gb_error e2 = {0};
 	fid->certify_tried = true;
+	/* too many input features is known from the declared shapes: no lowering for that */
+	int64_t features = 0; /* dynamic axes count 0: lowering judges those */
+	for (int i = 0; i < m->n_inputs && features <= GB_DC_CERTIFY_MAX_INPUTS; i++) {
+		const gb_value *v = &m->values[m->inputs[i]];
+		int64_t per = 1;
+		for (int k = 1; k < v->ndim && per > 0 && per <= GB_DC_CERTIFY_MAX_INPUTS; k++)
+			per = v->dims[k] < 0 ? 0 : per * v->dims[k];
+		features += per;
+	}
+	if (features > GB_DC_CERTIFY_MAX_INPUTS) {
+		fid->certify_reason = "too_large";
+		return GB_OK;
+	}
 	gb_status st = gb_pwl_lower(m, &a, &e2);
 	if (st != GB_OK) { /* a network written as its own layers: nothing to propagate bounds through */
 		if (st == GB_STATUS_NOMEM)
