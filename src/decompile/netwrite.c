@@ -78,8 +78,8 @@ static int example_shape(const nw *W, int v, int64_t *dims)
 	return t->ndim - 1;
 }
 
-/* A constant of the network as a param named after the node; its name in
- * *out. squeeze: leading axes of size 1 go (a bias stored as [1, N]). */
+/* A constant of the network as a param named after the node and its role
+ * (conv1_kernel); its name in *out. */
 static void const_param(nw *W, const gb_node *node, const char *role, const float *data, int ndim,
                         const int64_t *dims, char *out)
 {
@@ -169,44 +169,46 @@ static gb_status write_dense(nw *W, const gb_node *node)
 	return GB_OK;
 }
 
-/* Two-dimensional window geometry: the pads must be the same at both ends. */
+/* An attribute of two ints into out, left as it is when absent (refused
+ * then if required); another length is refused. */
+static gb_status pair_attr(nw *W, const gb_node *node, const char *name, bool required, int64_t *out)
+{
+	const int64_t *v = NULL;
+	int64_t n = 0; /* -1: absent */
+	gb_status st = gb_attr_ints(W->m, node, name, &v, &n, W->err);
+	if (st != GB_OK)
+		return st;
+	if (n == 2) {
+		out[0] = v[0];
+		out[1] = v[1];
+		return GB_OK;
+	}
+	return n > 0 || required ? refuse(W, node, "only two-dimensional windows are written") : GB_OK;
+}
+
+/* Two-dimensional window geometry: the pads must be the same at both ends.
+ * A Conv's kernel size is its kernel's; a pool's must be given. */
 static gb_status window_attrs(nw *W, const gb_node *node, int64_t *k, int64_t *s, int64_t *pad, int64_t *dil)
 {
-	const gb_model *m = W->m;
 	const int64_t *v = NULL;
 	int64_t n = 0; /* -1: absent */
 	const char *autopad = NULL;
-	gb_status st = gb_attr_string(m, node, "auto_pad", "NOTSET", &autopad, W->err);
+	gb_status st = gb_attr_string(W->m, node, "auto_pad", "NOTSET", &autopad, W->err);
 	if (st != GB_OK)
 		return st;
 	if (strcmp(autopad, "NOTSET") != 0 && strcmp(autopad, "VALID") != 0)
 		return refuse(W, node, "auto_pad SAME_* is not written (give explicit pads)");
 	s[0] = s[1] = dil[0] = dil[1] = 1;
 	pad[0] = pad[1] = 0;
-	if ((st = gb_attr_ints(m, node, "kernel_shape", &v, &n, W->err)) != GB_OK)
-		return st;
-	if (n == 2)
-		k[0] = v[0], k[1] = v[1];
-	else if (n > 0 || strcmp(node->op_type, "Conv") != 0)
-		return refuse(W, node, "only two-dimensional windows are written");
-	if ((st = gb_attr_ints(m, node, "strides", &v, &n, W->err)) != GB_OK)
-		return st;
-	if (n == 2)
-		s[0] = v[0], s[1] = v[1];
-	else if (n > 0)
-		return refuse(W, node, "only two-dimensional windows are written");
-	if ((st = gb_attr_ints(m, node, "pads", &v, &n, W->err)) != GB_OK)
+	if ((st = pair_attr(W, node, "kernel_shape", strcmp(node->op_type, "Conv") != 0, k)) != GB_OK ||
+	    (st = pair_attr(W, node, "strides", false, s)) != GB_OK ||
+	    (st = pair_attr(W, node, "dilations", false, dil)) != GB_OK ||
+	    (st = gb_attr_ints(W->m, node, "pads", &v, &n, W->err)) != GB_OK)
 		return st;
 	if (n == 4 && v[0] == v[2] && v[1] == v[3])
 		pad[0] = v[0], pad[1] = v[1];
 	else if (n > 0)
 		return refuse(W, node, "pads that differ at the two ends of an axis are not written");
-	if ((st = gb_attr_ints(m, node, "dilations", &v, &n, W->err)) != GB_OK)
-		return st;
-	if (n == 2)
-		dil[0] = v[0], dil[1] = v[1];
-	else if (n > 0)
-		return refuse(W, node, "only two-dimensional windows are written");
 	return GB_OK;
 }
 
