@@ -172,6 +172,15 @@ done:
 	return st;
 }
 
+int64_t gb_dc_argmax(const double *y, int64_t k)
+{
+	int64_t best = 0;
+	for (int64_t j = 1; j < k; j++)
+		if (y[j] > y[best])
+			best = j;
+	return best;
+}
+
 /* ---- Boolean domains: truth tables ----------------------------------------------------- */
 
 /* On a Boolean domain of at most GB_BOOL_MAX_VARS inputs whose outputs are
@@ -220,10 +229,7 @@ static gb_status match_boolean(const gb_pwl *p, const gb_decompile_options *opt,
 	/* a classifier judged by its argmax: the one-hot code of the class it
 	 * picks (the first of equal scores, as argmax does), one formula per class */
 	for (int64_t v = 0; v < rows && classes; v++) {
-		int64_t best = 0;
-		for (int64_t o = 1; o < p->n_out; o++)
-			if (y[v * p->n_out + o] > y[v * p->n_out + best])
-				best = o;
+		int64_t best = gb_dc_argmax(y + v * p->n_out, p->n_out);
 		for (int64_t o = 0; o < p->n_out; o++)
 			tables[o * rows + v] = (uint8_t)(o == best);
 	}

@@ -286,6 +286,9 @@ gb_status gb_dc_points(const gb_pwl *p, const gb_decompile_options *opt, uint64_
                        const char **method, gb_error *err);
 /* verify.c: the network's outputs on the points (*y malloc'ed, [n, n_out]). */
 gb_status gb_dc_network_outputs(gb_model *m, const gb_pwl *p, const float *x, int64_t n, float **y, gb_error *err);
+/* decompile.c: the index of the largest of y[0..k), the first of equal
+ * ones (as ONNX ArgMax picks). */
+int64_t gb_dc_argmax(const double *y, int64_t k);
 /* match.c: every output element matched on its own, on the domain's points
  * (lo/hi: the box), to a Boolean formula of the 0/1 input features or the
  * max or min of some real ones, each within budget; *body (malloc'ed) is

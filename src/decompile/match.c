@@ -273,12 +273,8 @@ gb_status gb_dc_match_onehot(const gb_pwl *p, const gb_decompile_options *opt, c
 	}
 	if ((st = gb_pwl_eval(p, n, x, y, NULL, false, err)) != GB_OK)
 		goto done;
-	for (int64_t i = 0; i < n; i++) { /* the class the network picks (the first of equal scores) */
-		int64_t best = 0;
-		for (int64_t k = 1; k < K; k++)
-			if (y[i * K + k] > y[i * K + best])
-				best = k;
-		cls[i] = best;
+	for (int64_t i = 0; i < n; i++) {
+		cls[i] = gb_dc_argmax(y + i * K, K);
 		for (int g = 0; g < groups; g++)
 			idx[i * groups + g] = hot_index(x + i * n_in, start[g], size[g]);
 	}
